@@ -1,0 +1,1 @@
+"""Gold questions to metrics to a quality gate."""

@@ -1,0 +1,195 @@
+"""Run gold questions through configurations side by side, report, and check the gate.
+
+Every configuration is a set of `Settings` overrides on one index, so their figures are measured
+in the same run on the same data. The gated configuration is the one the service ships with.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from eval.gold_set import GoldQuestion, evidence_spans
+from eval.metrics import key_match, mean, overlap, percentile, ranking_metrics
+
+THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
+RANK_DEPTH = 10  # passages per question for hit@10 / MRR@10 / nDCG@10
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """A named set of Settings overrides and what it shows."""
+
+    name: str
+    overrides: dict[str, Any]
+    about: str
+
+
+CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
+    EvalConfig("dense", {"retrieval": "dense"}, "e5-small vectors only"),
+    EvalConfig("bm25", {"retrieval": "bm25"}, "jieba BM25 only"),
+    EvalConfig("hybrid-equal", {"retrieval": "hybrid", "dense_weight": 1.0, "lexical_weight": 1.0},
+               "plain RRF, equal weights"),
+    EvalConfig("shipped", {}, "the service's default settings (gated)"),
+)}
+GATED = "shipped"
+
+
+@dataclass
+class QuestionResult:
+    """One question under one configuration: the ask --json record plus its scores."""
+
+    gold: GoldQuestion
+    record: dict[str, Any]
+    relevant: set[str]
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def relevant_chunks(service, gold: GoldQuestion) -> set[str]:
+    """Chunks holding the evidence: those containing a quote whole, else those covering half."""
+    out: set[str] = set()
+    for ev in gold.evidence:
+        doc = service.index.documents.get(ev.doc_id)
+        if doc is None:
+            continue
+        for span in evidence_spans(doc.text, ev.quote):
+            chunks = [c for c in service.index.chunks if c.doc_id == ev.doc_id]
+            whole = {c.id for c in chunks if c.start <= span[0] and span[1] <= c.end}
+            half = {c.id for c in chunks
+                    if overlap((c.start, c.end), span) * 2 >= span[1] - span[0]}
+            out |= whole or half
+    return out
+
+
+def _citation_checks(service, record: dict, gold: GoldQuestion) -> tuple[list[bool], bool]:
+    """(validity of each citation, whether any cited span covers half an evidence quote)."""
+    valid, supported = [], False
+    for cit in record["citations"]:
+        doc = service.index.documents.get(cit["doc_id"])
+        valid.append(doc is not None and doc.text[cit["start"]:cit["end"]] == cit["quote"])
+        if doc is None:
+            continue
+        for ev in gold.evidence:
+            if ev.doc_id != cit["doc_id"]:
+                continue
+            for span in evidence_spans(doc.text, ev.quote):
+                if overlap((cit["start"], cit["end"]), span) * 2 >= span[1] - span[0]:
+                    supported = True
+    return valid, supported
+
+
+def run_config(service, golds: list[GoldQuestion], fusion,
+               on_question: Callable[[], None] | None = None) -> list[QuestionResult]:
+    """Ask every gold question of one configuration."""
+    from index.lexical import normalise
+
+    results = []
+    for gold in golds:
+        answer = service.ask(gold.question, k=RANK_DEPTH, fusion=fusion)
+        record = answer.to_dict()
+        result = QuestionResult(gold, record, relevant_chunks(service, gold))
+        valid, supported = _citation_checks(service, record, gold)
+        result.scores.update(
+            answered=float(record["answerable"]),
+            key_match=float(record["answerable"] and key_match(record["answer"], gold.answers,
+                                                               normalise)),
+            citations=float(len(valid)), citations_valid=float(sum(valid)),
+            supported=float(supported), latency_ms=record["timings_ms"]["total"])
+        results.append(result)
+        if on_question:
+            on_question()
+    qrels = {r.gold.id: {c: 1 for c in r.relevant} for r in results
+             if r.gold.answerable and r.relevant}
+    run = {r.gold.id: {p["chunk_id"]: float(len(r.record["passages"]) - i)
+                       for i, p in enumerate(r.record["passages"])} for r in results}
+    per_query = ranking_metrics(qrels, run)
+    for r in results:
+        r.scores.update(per_query.get(r.gold.id, {}))
+    return results
+
+
+def summarise(results: list[QuestionResult]) -> dict[str, float]:
+    """Aggregate figures for a group of questions."""
+    answerable = [r for r in results if r.gold.answerable]
+    ranked = [r for r in answerable if "hit@1" in r.scores]
+    unanswerable = [r for r in results if not r.gold.answerable]
+    answered = [r for r in answerable if r.scores["answered"]]
+    n_cit = sum(r.scores["citations"] for r in results)
+    latencies = [r.scores["latency_ms"] for r in results]
+    out = {"questions": len(results), "answerable": len(answerable)}
+    for metric in ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"):
+        out[metric] = mean(r.scores[metric] for r in ranked)
+    out["key_match"] = mean(r.scores["key_match"] for r in answerable)
+    out["citation_validity"] = (sum(r.scores["citations_valid"] for r in results) / n_cit
+                                if n_cit else 1.0)
+    out["citation_support"] = mean(r.scores["supported"] for r in answered)
+    out["refusal_recall"] = mean(1 - r.scores["answered"] for r in unanswerable)
+    out["false_refusal_rate"] = mean(1 - r.scores["answered"] for r in answerable)
+    out["latency_p50_ms"] = percentile(latencies, 50)
+    out["latency_p95_ms"] = percentile(latencies, 95)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def breakdown(results: list[QuestionResult]) -> dict[str, Any]:
+    """Overall, per split and per question type."""
+    groups = lambda key: sorted({key(r) for r in results})  # noqa: E731
+    return {
+        "overall": summarise(results),
+        "splits": {s: summarise([r for r in results if r.gold.split == s])
+                   for s in groups(lambda r: r.gold.split)},
+        "sources": {s: summarise([r for r in results if r.gold.source == s])
+                    for s in groups(lambda r: r.gold.source)},
+        "types": {t: summarise([r for r in results if r.gold.type == t])
+                  for t in groups(lambda r: r.gold.type)},
+    }
+
+
+def check_gate(summary: dict[str, float], thresholds: dict[str, Any]) -> list[str]:
+    """Failures of the gated configuration against floors and ceilings; empty when it passes."""
+    failures = []
+    for metric, floor in thresholds.get("floors", {}).items():
+        if summary[metric] < floor:
+            failures.append(f"{metric} {summary[metric]:.4f} < floor {floor}")
+    for metric, ceiling in thresholds.get("ceilings", {}).items():
+        if summary[metric] > ceiling:
+            failures.append(f"{metric} {summary[metric]:.4f} > ceiling {ceiling}")
+    return failures
+
+
+def evaluate(service_for: Callable[[EvalConfig], Any], golds: list[GoldQuestion],
+             configs: list[EvalConfig], out_dir: Path, thresholds: dict[str, Any] | None,
+             on_question: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Run, write results.jsonl, report.json, report.md and the chart; return the report."""
+    from eval.report import write_chart, write_markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "configs": {},
+                              "questions": len(golds)}
+    with (out_dir / "results.jsonl").open("w", encoding="utf-8") as fh:
+        for config in configs:
+            service, fusion = service_for(config)
+            report.setdefault("embedder", service.embedder.id)
+            report.setdefault("index", str(service.index_dir))
+            t0 = time.perf_counter()
+            results = run_config(service, golds, fusion, on_question)
+            report["configs"][config.name] = {"about": config.about,
+                                              "overrides": config.overrides,
+                                              "seconds": round(time.perf_counter() - t0, 2),
+                                              **breakdown(results)}
+            for r in results:
+                fh.write(json.dumps({"id": r.gold.id, "config": config.name, "type": r.gold.type,
+                                     "split": r.gold.split, **r.record,
+                                     "scores": r.scores}, ensure_ascii=False) + "\n")
+    if thresholds and thresholds.get("config") in report["configs"]:
+        gated = report["configs"][thresholds["config"]]["overall"]
+        failures = check_gate(gated, thresholds)
+        report["gate"] = {"config": thresholds["config"], "floors": thresholds.get("floors", {}),
+                          "ceilings": thresholds.get("ceilings", {}), "failures": failures,
+                          "passed": not failures}
+    (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1),
+                                         encoding="utf-8")
+    write_chart(report, out_dir / "configs.png")
+    write_markdown(report, out_dir / "report.md", chart="configs.png")
+    return report

@@ -1,0 +1,50 @@
+"""Pure metric functions. Ranking metrics come from ranx; the rest are simple ratios."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+RANKING_METRICS = ("hit_rate@1", "hit_rate@3", "hit_rate@5", "hit_rate@10", "mrr@10", "ndcg@10")
+NAMES = {"hit_rate@1": "hit@1", "hit_rate@3": "hit@3", "hit_rate@5": "hit@5",
+         "hit_rate@10": "hit@10", "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
+
+
+def ranking_metrics(qrels: dict[str, dict[str, int]],
+                    run: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Per-query hit@1/3/5/10, MRR@10 and nDCG@10, computed by ranx.
+
+    `qrels` maps query id to its relevant chunk ids; `run` maps query id to chunk scores.
+    A query the run missed entirely scores 0.
+    """
+    if not qrels:
+        return {}
+    from ranx import Qrels, Run, evaluate
+
+    run = {q: (run.get(q) or {"__none__": 0.0}) for q in qrels}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numba type-safety chatter
+        scores = evaluate(Qrels(qrels), Run(run), list(RANKING_METRICS), return_mean=False,
+                          make_comparable=True)
+    ids = list(Qrels(qrels).keys())
+    return {qid: {NAMES[m]: float(scores[m][i]) for m in RANKING_METRICS}
+            for i, qid in enumerate(ids)}
+
+
+def key_match(answer: str, keys: tuple[str, ...], normalise) -> bool:
+    """True when every key string occurs in the answer (both normalised)."""
+    text = normalise(answer)
+    return all(normalise(k) in text for k in keys)
+
+
+def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def mean(values) -> float:
+    values = list(values)
+    return float(sum(values) / len(values)) if values else 0.0

@@ -1,0 +1,136 @@
+"""Ingest: files to a new index generation, reusing every vector whose input text is unchanged."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index.chunking import ChunkerParams, chunk_document
+from index.embedding import Embedder
+from index.lexical import BM25Index
+from index.loaders import FileError, load_paths
+from index.store import (FaissStore, IndexNotFound, LoadedIndex, load_index, save_index,
+                         writer_lock)
+from index.types import Chunk, Document
+
+EMBED_BATCH = 16
+# progress(stage, done, total): stage is "embed"; lets the CLI draw a bar without this module
+# knowing about terminals.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, for the CLI and for tests."""
+
+    documents: int = 0  # documents in the index afterwards
+    chunks: int = 0  # chunks in the index afterwards
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    embedded: int = 0  # chunks whose vectors were computed in this run
+    reused: int = 0  # chunks whose vectors came from the previous index
+    errors: list[FileError] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    index_path: str = ""
+
+
+def embed_hash(embedder_id: str, text: str) -> str:
+    """Key of a chunk's vector: the same embedder on the same input text gives the same vector."""
+    return hashlib.sha256(f"{embedder_id}\x00{text}".encode("utf-8")).hexdigest()
+
+
+def _previous(index_dir: Path, embedder: Embedder) -> LoadedIndex | None:
+    try:
+        return load_index(index_dir, embedder_id=embedder.id)
+    except IndexNotFound:
+        return None
+
+
+def _embed(texts: list[str], embedder: Embedder, progress: Progress | None) -> np.ndarray:
+    out = np.zeros((len(texts), embedder.dim), np.float32)
+    for lo in range(0, len(texts), EMBED_BATCH):
+        out[lo:lo + EMBED_BATCH] = embedder.embed_passages(texts[lo:lo + EMBED_BATCH])
+        if progress:
+            progress("embed", min(lo + EMBED_BATCH, len(texts)), len(texts))
+    return out
+
+
+def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
+           params: ChunkerParams = ChunkerParams(), progress: Progress | None = None) -> IngestReport:
+    """Add new files, replace changed ones, keep the rest; embed only what is new.
+
+    Files are matched to indexed documents by doc_id and compared by content hash. An index built
+    with another embedder is refused (IndexMismatch) rather than silently mixed.
+    """
+    report = IngestReport(index_path=str(index_dir))
+    t0 = time.perf_counter()
+    new_docs, report.errors = load_paths(paths)
+    report.timings_s["load"] = time.perf_counter() - t0
+    with writer_lock(index_dir):
+        old = _previous(index_dir, embedder)
+        old_docs: dict[str, Document] = dict(old.documents) if old else {}
+        same_chunker = bool(old) and old.manifest.get("chunker") == params.to_dict()
+        docs = dict(old_docs)
+        for doc in new_docs:
+            previous = old_docs.get(doc.id)
+            if previous is None:
+                report.added.append(doc.id)
+            elif previous.meta.get("content_hash") != doc.meta["content_hash"]:
+                report.replaced.append(doc.id)
+            else:
+                report.unchanged.append(doc.id)
+                continue
+            docs[doc.id] = doc
+        if old and same_chunker and not report.added and not report.replaced:
+            report.documents, report.chunks = len(old.documents), len(old.chunks)
+            report.reused = len(old.chunks)
+            report.timings_s["total"] = time.perf_counter() - t0
+            return report  # nothing changed: keep the live generation as it is
+
+        # Every document is re-chunked (cheap, and keeps one chunker across the index); only
+        # chunks whose embedded text is new are embedded.
+        t1 = time.perf_counter()
+        ordered = [docs[k] for k in sorted(docs)]
+        chunks: list[Chunk] = [c for d in ordered for c in chunk_document(d, params)]
+        texts = [c.indexed_text() for c in chunks]
+        hashes = [embed_hash(embedder.id, t) for t in texts]
+        report.timings_s["chunk"] = time.perf_counter() - t1
+
+        cache: dict[str, np.ndarray] = {}
+        if old:
+            old_vectors = old.dense.vectors()
+            cache = {h: old_vectors[i] for i, h in enumerate(old.embed_hashes)}
+        todo = [i for i, h in enumerate(hashes) if h not in cache]
+        t2 = time.perf_counter()
+        fresh = _embed([texts[i] for i in todo], embedder, progress)
+        report.timings_s["embed"] = time.perf_counter() - t2
+        vectors = np.zeros((len(chunks), embedder.dim), np.float32)
+        for row, i in enumerate(todo):
+            vectors[i] = fresh[row]
+        for i, h in enumerate(hashes):
+            if h in cache:
+                vectors[i] = cache[h]
+        report.embedded, report.reused = len(todo), len(chunks) - len(todo)
+
+        t3 = time.perf_counter()
+        manifest = {
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "embedder": {"id": embedder.id, "dim": embedder.dim},
+            "chunker": params.to_dict(),
+            "documents": {d.id: {"content_hash": d.meta["content_hash"],
+                                 "title": d.meta.get("title", "")} for d in ordered},
+            "counts": {"documents": len(ordered), "chunks": len(chunks)},
+        }
+        save_index(index_dir, manifest=manifest, documents=ordered, chunks=chunks,
+                   embed_hashes=hashes, dense=FaissStore.build(vectors, embedder.dim),
+                   bm25=BM25Index.build(texts))
+        report.timings_s["save"] = time.perf_counter() - t3
+        report.documents, report.chunks = len(ordered), len(chunks)
+        report.timings_s["total"] = time.perf_counter() - t0
+        return report

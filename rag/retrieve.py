@@ -1,0 +1,79 @@
+"""Dense and lexical retrieval over a loaded index, fused by weighted reciprocal rank fusion."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.store import LoadedIndex
+from rag.query import Query
+from rag.types import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class FusionParams:
+    """How many candidates each retriever gives, and how their ranks are weighed."""
+
+    mode: str = "hybrid"  # "hybrid", "dense" or "bm25"
+    method: str = "rrf"  # "rrf" (ranks) or "convex" (max-normalised scores)
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+
+
+def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """(chunk row, cosine) best first."""
+    scores, rows = index.dense.search(query_vector, n)
+    return [(int(r), float(s)) for r, s in zip(rows, scores)]
+
+
+def lexical_ranking(index: LoadedIndex, query: Query, n: int) -> list[tuple[int, float]]:
+    """(chunk row, BM25 score) best first; chunks with no query term are left out."""
+    scores = index.bm25.scores(list(query.terms))
+    n = min(n, len(scores))
+    if n == 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+
+def fuse(rankings: list[tuple[list[tuple[int, float]], float]], rrf_k: int) -> list[tuple[int, float]]:
+    """Weighted RRF: each ranking adds weight / (rrf_k + rank) to the chunks it lists."""
+    fused: dict[int, float] = {}
+    for ranking, weight in rankings:
+        for rank, (row, _) in enumerate(ranking, start=1):
+            fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def convex(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:
+    """Weighted sum of scores, each ranking divided by its best score (absent = 0)."""
+    fused: dict[int, float] = {}
+    for ranking, weight in rankings:
+        if not ranking or weight == 0:
+            continue
+        best = max(score for _, score in ranking) or 1.0
+        low = min(score for _, score in ranking)
+        span = (best - low) or 1.0
+        for row, score in ranking:
+            fused[row] = fused.get(row, 0.0) + weight * (score - low) / span
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, k: int,
+             params: FusionParams) -> list[Hit]:
+    """The k best chunks for the query under the configured mode."""
+    n = max(params.candidates, k)
+    if params.mode == "dense":
+        ranked, source = dense_ranking(index, query_vector, n), "dense"
+    elif params.mode == "bm25":
+        ranked, source = lexical_ranking(index, query, n), "bm25"
+    else:
+        rankings = [(dense_ranking(index, query_vector, n), params.dense_weight),
+                    (lexical_ranking(index, query, n), params.lexical_weight)]
+        ranked = convex(rankings) if params.method == "convex" else fuse(rankings, params.rrf_k)
+        source = "hybrid"
+    return [Hit(chunk=index.chunks[row], score=score, rank=rank, source=source)
+            for rank, (row, score) in enumerate(ranked[:k], start=1)]
