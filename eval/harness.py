@@ -30,8 +30,10 @@ class EvalConfig:
 CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
     EvalConfig("dense", {"retrieval": "dense"}, "e5-small vectors only"),
     EvalConfig("bm25", {"retrieval": "bm25"}, "jieba BM25 only"),
-    EvalConfig("hybrid-equal", {"retrieval": "hybrid", "dense_weight": 1.0, "lexical_weight": 1.0},
-               "plain RRF, equal weights"),
+    EvalConfig("hybrid-equal", {"retrieval": "hybrid", "rrf_k": 60, "dense_weight": 1.0,
+                                "lexical_weight": 1.0}, "textbook RRF: k=60, equal weights"),
+    EvalConfig("hybrid-convex", {"retrieval": "hybrid", "fusion": "convex", "dense_weight": 0.3,
+                                 "lexical_weight": 1.0}, "min-max score fusion, dense 0.3"),
     EvalConfig("shipped", {}, "the service's default settings (gated)"),
 )}
 GATED = "shipped"

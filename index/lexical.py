@@ -71,6 +71,11 @@ class BM25Index:
     def size(self) -> int:
         return int(self._retriever.scores["num_docs"])
 
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        """Every token the index knows, mapped to its id."""
+        return self._retriever.vocab_dict
+
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         """BM25 score of every chunk for the query tokens (zeros when none is known)."""
         known = self._retriever.get_tokens_ids(query_tokens)

@@ -76,11 +76,13 @@ class Assembler:
         # then scored by embedding similarity instead of term overlap.
         self._embed_passages = embed_passages
 
-    def _coverage(self, text: str, weights: dict[str, float]) -> float:
-        total = sum(weights.values())
+    @staticmethod
+    def _coverage(text: str, groups: list[tuple[tuple[str, ...], float]]) -> float:
+        """Share of the question's term weight found in the text; a group counts once."""
+        total = sum(w for _, w in groups)
         if total <= 0:
             return 0.0
-        return sum(w for t, w in weights.items() if t in text) / total
+        return sum(w for terms, w in groups if any(t in text for t in terms)) / total
 
     def _lexical_candidates(self, query: Query, hits: list[Hit], docs: dict[str, Document],
                             weights: dict[str, float]) -> list[Sentence]:
@@ -88,17 +90,23 @@ class Assembler:
         for hit in hits[: self.params.passages_considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
+            groups = [(g, max(weights.get(t, 0.0) for t in g)) for g in query.groups]
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 with_context = context + "\n" + sent
-                coverage = self._coverage(sent, weights)
-                support = self._coverage(with_context, weights)
+                coverage = self._coverage(sent, groups)
+                support = self._coverage(with_context, groups)
                 score = coverage + 0.3 * support + 0.15 / hit.rank
                 if query.numbers:
                     found = sum(n in with_context for n in query.numbers) / len(query.numbers)
                     score += 0.5 * found
                 if query.wants_quantity and _DIGIT.search(sent):
                     score += 0.3
+                if query.unit and not has_quantity(sent, query.unit):
+                    # "多少家" is not answered by a percentage: such a sentence may still be
+                    # cited beside a better one, but cannot make the question answerable.
+                    support = 0.0
+                    score -= 0.3
                 out.append(Sentence(chunk.doc_id, s, e, score, support, hit.rank))
         return out
 
@@ -119,13 +127,19 @@ class Assembler:
             out.append(Sentence(hit.chunk.doc_id, s, e, score, float(sim), hit.rank))
         return out
 
-    def _names_missing(self, query: Query, hits: list[Hit]) -> bool:
-        """True when the question names a year or document number no top passage mentions."""
+    def _names_missing(self, query: Query, hits: list[Hit], docs: dict[str, Document]) -> bool:
+        """True when the question names a year or document number no top passage mentions.
+
+        A passage's document header counts too: a 2019 letter says 今年, not 2019年.
+        """
         named = set(query.years) | set(query.doc_numbers)
         if not named:
             return False
-        seen = "\n".join(normalise(h.chunk.context() + h.chunk.text)
-                         for h in hits[: self.params.passages_considered])
+        seen = "\n".join(
+            normalise(" ".join([h.chunk.context(), h.chunk.text,
+                                *(str(docs[h.chunk.doc_id].meta.get(k, ""))
+                                  for k in ("title", "date", "published", "doc_number"))]))
+            for h in hits[: self.params.passages_considered])
         return any(n not in seen for n in named)
 
     def assemble(self, query: Query, hits: list[Hit], docs: dict[str, Document],
@@ -133,7 +147,7 @@ class Assembler:
                  top_dense_cosine: float) -> tuple[str, bool, list[Citation]]:
         """(answer text, answerable, citations)."""
         lang = "en" if query.english else "zh"
-        if not hits or self._names_missing(query, hits):
+        if not hits or self._names_missing(query, hits, docs):
             return REFUSAL[lang], False, []
         lexical = sum(weights.values()) > 0
         if lexical:
@@ -158,6 +172,11 @@ class Assembler:
                      for n, c in enumerate(chosen, start=1)]
         text = "".join(f"{c.quote}[{c.n}]" for c in citations)
         return text, True, citations
+
+
+def has_quantity(text: str, unit: str) -> bool:
+    """Whether the text holds a number carrying the unit, e.g. 4222家 or 4.5万家 for 家."""
+    return re.search(r"\d[\d.,]*\s*[十百千万亿]*" + re.escape(unit), text) is not None
 
 
 def make_citation(n: int, doc: Document, start: int, end: int) -> Citation:

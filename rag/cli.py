@@ -195,7 +195,6 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
     with _handled():
         from eval.gold_set import GoldError, load_gold
         from eval.harness import CONFIGS, THRESHOLDS, evaluate
-        from rag.retrieve import FusionParams
         from rag.service import RagService
 
         try:
@@ -215,10 +214,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
         def service_for(cfg):
             settings = base.settings.model_copy(update=cfg.overrides)
             service = RagService(settings, base.embedder, base.index_dir)
-            fusion = FusionParams(mode=settings.retrieval, candidates=settings.candidates,
-                                  rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
-                                  lexical_weight=settings.lexical_weight)
-            return service, fusion
+            return service, service.fusion
 
         thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8")) if gate else None
         with _Bar("Evaluating") as bar:

@@ -10,7 +10,8 @@ from index.embedding import Embedder, make_embedder
 from index.store import load_index
 from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
-from rag.query import analyse
+from rag.crosslingual import expand_english
+from rag.query import analyse, with_groups
 from rag.retrieve import FusionParams, retrieve
 from rag.types import Answer, Hit
 
@@ -52,7 +53,8 @@ class RagService:
         self.embedder = embedder or embedder_from(settings)
         self.index_dir = index_dir or settings.index_dir(self.embedder.id)
         self.index = load_index(self.index_dir, embedder_id=self.embedder.id)
-        self.fusion = FusionParams(mode=settings.retrieval, candidates=settings.candidates,
+        self.fusion = FusionParams(mode=settings.retrieval, method=settings.fusion,
+                                   candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                                    lexical_weight=settings.lexical_weight)
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support),
@@ -78,6 +80,8 @@ class RagService:
         k = k or self.settings.top_k
         t0 = time.perf_counter()
         query = analyse(question)
+        if query.english:
+            query = with_groups(query, expand_english(question, self.index.bm25.vocabulary))
         vector = None
         if fusion.mode != "bm25" or query.english:
             vector = self.embedder.embed_queries([question])[0]

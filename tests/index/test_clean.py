@@ -1,0 +1,242 @@
+"""index.clean: header-block metadata, boilerplate/body spans and heading paths, on bundled docs."""
+from __future__ import annotations
+
+import pytest
+
+from idx_helpers import CORPUS_FILES, DOC_000, DOC_001, DOC_002, DOC_003, DOC_004, read
+from index.clean import (body_spans, boilerplate_spans, extract_metadata, heading_level,
+                         heading_marks, heading_path_at, iso_date)
+from index.types import Span
+
+HEADER_003 = (
+    "您当前的位置: 首页>>政务公开>>政府信息公开目录>>政协提案办理情况公开\n"
+    "[ 索引号 ] 11500000MB15895317/2024-00099 [ 发文字号 ] 渝科局函〔2024〕300号\n"
+    "[ 主题分类 ] 科技 [ 体裁分类 ] 政协提案办理\n"
+    "[ 发布机构 ] 市科技局\n"
+    "[ 成文日期 ] 2024-10-12 [ 发布日期 ] 2024-10-12\n"
+    "[ 索引号 ] 11500000MB15895317/2024-00099\n"
+    "[ 发文字号 ] 渝科局函〔2024〕300号\n"
+    "[ 主题分类 ] 科技\n"
+    "[ 体裁分类 ] 政协提案办理\n"
+    "[ 发布机构 ] 市科技局\n"
+    "[ 成文日期 ] 2024-10-12\n"
+    "[ 发布日期 ] 2024-10-12"
+)
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+def test_metadata_of_doc_004_without_header_block():
+    # 004 has no `[ 标签 ]` block: title is the first line, the date comes from `日期:… 来源:…`.
+    assert extract_metadata(read(DOC_004)) == {
+        "title": "市科技局2020年工作情况报告",
+        "published": "2021-06-11",
+        "source": "重庆人大",
+    }
+
+
+def test_metadata_of_doc_003_from_header_block():
+    assert extract_metadata(read(DOC_003)) == {
+        "title": "重庆市科学技术局关于市政协六届二次会议第0798号提案答复的函",
+        "index_no": "11500000MB15895317/2024-00099",
+        "doc_number": "渝科局函〔2024〕300号",
+        "topic": "科技",
+        "genre": "政协提案办理",
+        "publisher": "市科技局",
+        "date": "2024-10-12",
+        "published": "2024-10-12",
+    }
+
+
+def test_metadata_with_empty_doc_number_and_multi_part_topic():
+    # 001: `[ 发文字号 ]` is empty in both copies, and the topic contains `、`.
+    assert extract_metadata(read(DOC_001)) == {
+        "title": "重庆市科学技术局关于市政协五届四次会议第0426号提案的复函",
+        "index_no": "11500000MB15895317/2021-00319",
+        "topic": "科技、教育",
+        "genre": "公文",
+        "publisher": "市科技局",
+        "date": "2021-12-06",
+        "published": "2021-12-06",
+    }
+
+
+def test_metadata_of_doc_000_and_002():
+    meta = extract_metadata(read(DOC_000))
+    assert meta["title"] == "重庆市科学技术局关于市五届人大二次会议第0099号建议的复函"
+    assert (meta["publisher"], meta["date"], meta["published"]) == ("市科技局", "2019-10-23",
+                                                                    "2019-10-23")
+    assert "doc_number" not in meta
+    # 002 has neither header block nor `日期:` line: only a title.
+    assert extract_metadata(read(DOC_002)) == {"title": "重庆:关于支持区县科技创新发展的指导意见"}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2019-10-23", "2019-10-23"),
+    ("2021年06月11日", "2021-06-11"),
+    ("2022/11/4", "2022-11-04"),
+    ("2022.1.5", "2022-01-05"),
+    ("2024年 5月 23日", "2024-05-23"),
+    ("2019-13-01", None),
+    ("2019-00-10", None),
+    ("无日期", None),
+    ("", None),
+])
+def test_iso_date(value, expected):
+    assert iso_date(value) == expected
+
+
+@pytest.mark.xfail(strict=True, reason="BUG index/clean.py _HEADER_FIELD: `\\]\\s*` also eats the "
+                   "newline after an EMPTY header field, so the value is taken from the next line "
+                   "(here the document title becomes doc_number)")
+def test_empty_last_header_field_does_not_take_the_next_line():
+    text = "[ 索引号 ] 123\n[ 发文字号 ]\n\n关于开展科技创新的通知\n\n正文。\n"
+    meta = extract_metadata(text)
+    assert meta["title"] == "关于开展科技创新的通知"
+    assert "doc_number" not in meta
+
+
+# --- boilerplate and body spans --------------------------------------------------------------
+
+def test_boilerplate_of_doc_003_is_nav_both_header_copies_and_footer():
+    text = read(DOC_003)
+    spans = boilerplate_spans(text)
+    assert spans == [Span(0, 326), Span(2745, 2756)]
+    assert text[0:326] == HEADER_003
+    assert text[2745:2756] == "扫一扫在手机打开当前页"
+    # Both copies of the header block lie inside boilerplate.
+    starts = [i for i in range(len(text)) if text.startswith("[ 索引号 ]", i)]
+    assert starts == [39, 183]
+    assert all(any(s.start <= i < s.end for s in spans) for i in starts)
+
+
+def test_boilerplate_of_doc_000():
+    text = read(DOC_000)
+    spans = boilerplate_spans(text)
+    assert spans == [Span(0, 290), Span(5008, 5019)]
+    assert text[0:290].startswith("您当前的位置: 首页>>政务公开")
+    assert text[0:290].endswith("[ 成文日期 ] 2019-10-23\n[ 发布日期 ] 2019-10-23")
+    assert text[0:290].count("[ 发布机构 ] 市科技局") == 2
+    assert text[5008:5019] == "扫一扫在手机打开当前页"
+
+
+def test_doc_without_boilerplate_has_one_body_span():
+    text = read(DOC_002)
+    assert boilerplate_spans(text) == []
+    assert body_spans(text) == [Span(0, len(text))]
+
+
+@pytest.mark.xfail(strict=True, reason="GAP index/clean.py _FOOTER_LINE only knows "
+                   "`扫一扫在手机打开当前页`; doc 004's footer `扫一扫,分享到手机` is chunked as "
+                   "body text")
+def test_footer_variant_of_doc_004_is_boilerplate():
+    text = read(DOC_004)
+    footer = text.rindex("扫一扫,分享到手机")
+    assert any(s.start <= footer < s.end for s in boilerplate_spans(text))
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_body_and_boilerplate_partition_the_text(path):
+    text = read(path)
+    bp, body = boilerplate_spans(text), body_spans(text)
+    spans = sorted(bp + body, key=lambda s: s.start)
+    for a, b in zip(spans, spans[1:]):
+        assert a.end <= b.start, f"{a} overlaps {b}"
+        assert text[a.end:b.start].strip() == "", "only whitespace may lie between spans"
+    assert text[:spans[0].start].strip() == ""
+    assert text[spans[-1].end:].strip() == ""
+    for s in body:
+        assert not any(s.start < b.end and b.start < s.end for b in bp)
+        segment = text[s.start:s.end]
+        assert "您当前的位置" not in segment
+        assert "[ 索引号 ]" not in segment
+        assert "扫一扫在手机打开当前页" not in segment
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_cleaning_never_changes_the_text(path):
+    text = read(path)
+    before = str(text)
+    extract_metadata(text)
+    spans = boilerplate_spans(text) + body_spans(text)
+    assert text == before == path.read_bytes().decode("utf-8")
+    assert all(0 <= s.start <= s.end <= len(text) for s in spans)
+
+
+# --- headings ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("line, level", [
+    ("一、总体要求", 1),
+    ("十二、保障措施", 1),
+    ("  一、指导支持区县科技创新能力建设情况", 1),
+    ("(一)指导思想。坚持以习近平新时代中国特色社会主义思想为指导", 2),
+    ("（一）指导思想", 2),
+    ("\u3000\u3000（二十三）强化组织领导", 2),
+    ("(十)加快产业技术攻关", 2),
+    ("1.加强组织领导", 3),
+    ("12、完善考核", 3),
+    ("2．推进改革", 3),
+    ("1.5亿元用于支持", None),
+    ("2020年,市科技局在市委", None),
+    ("一是探索推进区县创新发展", None),
+    ("中央财经委员会第六次会议召开以来", None),
+    ("", None),
+])
+def test_heading_level(line, level):
+    assert heading_level(line) == level
+
+
+SAMPLE = (
+    "关于支持区县科技创新发展的指导意见\n"  # 0, 18 chars
+    "一、总体要求\n"  # 18
+    "(一)指导思想。坚持以习近平新时代中国特色社会主义思想为指导。\n"  # 25
+    "正文一。\n"  # 57
+    "（二）基本原则\n"  # 62
+    "1.坚持需求导向\n"  # 70
+    "正文二。\n"  # 79
+    "二、突出区域发展优势\n"  # 84
+    "正文三。\n"  # 95
+)
+
+
+def test_heading_marks_offsets_levels_and_text():
+    marks = heading_marks(SAMPLE)
+    assert marks == [
+        (18, 1, "一、总体要求"),
+        (25, 2, "(一)指导思想"),  # cut at the first 。 when the heading runs on into text
+        (62, 2, "（二）基本原则"),
+        (70, 3, "1.坚持需求导向"),
+        (84, 1, "二、突出区域发展优势"),
+    ]
+    for offset, _, heading in marks:
+        assert SAMPLE[offset:].startswith(heading)
+
+
+def test_heading_path_at():
+    marks = heading_marks(SAMPLE)
+    assert heading_path_at(marks, 0) == []
+    assert heading_path_at(marks, 18) == ["一、总体要求"]
+    assert heading_path_at(marks, SAMPLE.index("正文一")) == ["一、总体要求", "(一)指导思想"]
+    assert heading_path_at(marks, SAMPLE.index("正文二")) == [
+        "一、总体要求", "（二）基本原则", "1.坚持需求导向"]
+    # A new level-1 heading drops every deeper one.
+    assert heading_path_at(marks, SAMPLE.index("正文三")) == ["二、突出区域发展优势"]
+
+
+def test_heading_text_is_capped():
+    line = "(一)" + "很长的标题" * 20
+    [(offset, level, heading)] = heading_marks(line + "\n")
+    assert (offset, level) == (0, 2)
+    assert heading == line[:40]
+
+
+def test_heading_path_in_doc_004():
+    text = read(DOC_004)
+    marks = heading_marks(text)
+    at = text.index("加快建设两江协同创新区")
+    assert heading_path_at(marks, at) == ["一、2020年工作情况", "(一)打造创新高地,夯实科创中心核心载体"]
+    at = text.index("(三)缺高水平的科研机构")
+    assert heading_path_at(marks, at) == ["二、存在的问题", "(三)缺高水平的科研机构"]
+    assert [m[2] for m in marks if m[1] == 1] == ["一、2020年工作情况", "二、存在的问题",
+                                                  "三、下一步工作打算"]
+    assert len([m for m in marks if m[1] == 2]) == 15
