@@ -38,6 +38,7 @@ class AssemblyParams:
     min_support: float = 0.5  # share of question term weight the best evidence must cover
     min_dense_support: float = 0.80  # cosine the top passage needs, for questions with no shared terms
     passages_considered: int = 3
+    unknown_english_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +88,14 @@ class Assembler:
     def _lexical_candidates(self, query: Query, hits: list[Hit], docs: dict[str, Document],
                             weights: dict[str, float]) -> list[Sentence]:
         out = []
+        # English words the corpus never uses weigh like its commonest matched term.
+        known = [w for w in weights.values() if w > 0]
+        unknown = min(known, default=0.0) * self.params.unknown_english_weight \
+            if query.english else 0.0
         for hit in hits[: self.params.passages_considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
-            groups = [(g, max(weights.get(t, 0.0) for t in g)) for g in query.groups]
+            groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 with_context = context + "\n" + sent

@@ -75,8 +75,12 @@ def expand_english(question: str, known: set[str] | dict[str, int]) -> list[tupl
         if word not in STOPWORDS and len(word) >= 3:
             for form in _word_forms(word):
                 found += dictionary.get(form, ())
-        found = sorted({t for t in found if t.lower() in known})
-        if found:
-            groups.append(tuple(found))
+        matchable = sorted({t for t in found if t.lower() in known})
+        if matchable:
+            groups.append(tuple(matchable))
+        elif found:
+            # A real word the corpus never uses ("football"): kept, so that the answer assembler
+            # counts it as missing evidence instead of it silently vanishing from the question.
+            groups.append(tuple(sorted(set(found)))[:3])
     groups += [(t,) for t in tokenize(question) if (not t.isascii() or t.isdigit()) and t in known]
     return list(dict.fromkeys(groups))

