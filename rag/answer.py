@@ -95,6 +95,7 @@ class Assembler:
         for hit in hits[: self.params.passages_considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
+            dated = normalise(" ".join(str(doc.meta.get(k, "")) for k in ("date", "published")))
             groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
@@ -107,6 +108,8 @@ class Assembler:
                     score += 0.5 * found
                 if query.wants_quantity and _DIGIT.search(sent):
                     score += 0.3
+                if query.years and not any(y in with_context or y in dated for y in query.years):
+                    score -= 0.5  # the question's year is neither in the sentence nor its document
                 if query.unit and not has_quantity(sent, query.unit):
                     # "多少家" is not answered by a percentage: such a sentence may still be
                     # cited beside a better one, but cannot make the question answerable.
