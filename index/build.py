@@ -14,7 +14,8 @@ from index.chunking import ChunkerParams, chunk_document
 from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
-from index.store import (FaissStore, IndexNotFound, LoadedIndex, load_index, save_index,
+from index.store import (FaissStore, IndexNotFound, LoadedIndex, NothingToIndex, load_index,
+                         save_index,
                          writer_lock)
 from index.types import Chunk, Document
 
@@ -97,6 +98,9 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         # chunks whose embedded text is new are embedded.
         t1 = time.perf_counter()
         ordered = [docs[k] for k in sorted(docs)]
+        if not ordered:
+            raise NothingToIndex("no loadable .txt or .md document in "
+                                 + ", ".join(str(p) for p in paths))
         chunks: list[Chunk] = [c for d in ordered for c in chunk_document(d, params)]
         texts = [c.indexed_text() for c in chunks]
         hashes = [embed_hash(embedder.id, t) for t in texts]

@@ -73,17 +73,25 @@ def _snap(pos: int, protected: list[Span], forward: bool) -> int:
     return pos
 
 
-def _locate(text: str, pieces: list[str], base: int) -> list[Span]:
-    """Find each splitter piece in `text` in order; pieces are exact substrings once stripped."""
-    spans, cursor = [], 0
+def _locate(text: str, pieces: list[str], base: int, overlap: int) -> list[Span]:
+    """Find each splitter piece in `text` in order; pieces are exact substrings once stripped.
+
+    A piece overlaps its predecessor by at most `overlap` characters, so it starts no earlier than
+    the predecessor's end minus `overlap`: searching from there keeps repetitive text (the same
+    sentence many times) from matching an earlier copy and losing the rest of the document.
+    """
+    spans: list[Span] = []
     for piece in pieces:
-        idx = text.find(piece, cursor)
-        if idx < 0:  # overlap can move a piece before the cursor; search from the start of it
-            idx = text.find(piece, max(0, cursor - len(piece)))
+        if spans:
+            prev_start, prev_end = spans[-1].start - base, spans[-1].end - base
+            idx = text.find(piece, max(prev_start + 1, prev_end - overlap))
+            if idx < 0:
+                idx = text.find(piece, prev_start + 1)
+        else:
+            idx = text.find(piece)
         if idx < 0:
             raise AssertionError(f"splitter returned text not in the source: {piece[:40]!r}")
         spans.append(Span(base + idx, base + idx + len(piece)))
-        cursor = idx + 1
     return spans
 
 
@@ -96,7 +104,8 @@ def chunk_document(doc: Document, params: ChunkerParams) -> list[Chunk]:
     chunks: list[Chunk] = []
     for body in body_spans(doc.text):
         segment = doc.text[body.start:body.end]
-        for span in _locate(segment, splitter.split_text(segment), body.start):
+        for span in _locate(segment, splitter.split_text(segment), body.start,
+                             params.chunk_overlap):
             start = _snap(span.start, protected, forward=False)
             end = _snap(span.end, protected, forward=True)
             start, end = max(start, body.start), min(end, body.end)

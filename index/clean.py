@@ -11,7 +11,7 @@ from typing import Any
 from index.types import Span
 
 _NAV_LINE = re.compile(r"^[ \t\u3000]*您当前的位置.*$", re.M)
-_FOOTER_LINE = re.compile(r"^[ \t\u3000]*扫一扫在手机打开当前页.*$", re.M)
+_FOOTER_LINE = re.compile(r"^[ \t\u3000]*扫一扫(?:在手机打开当前页|[,，]?\s*分享到手机).*$", re.M)
 _HEADER_LINE = re.compile(r"^[ \t\u3000]*\[\s*[\u4e00-\u9fff]{2,6}\s*\].*$", re.M)
 
 # Header-block labels, as they appear in `[ 标签 ] 值`, to metadata keys.
@@ -24,7 +24,7 @@ HEADER_FIELDS = {
     "成文日期": "date",
     "发布日期": "published",
 }
-_HEADER_FIELD = re.compile(r"\[\s*(" + "|".join(HEADER_FIELDS) + r")\s*\]\s*([^\[\n]*)")
+_HEADER_FIELD = re.compile(r"\[\s*(" + "|".join(HEADER_FIELDS) + r")\s*\][ \t\u3000]*([^\[\n]*)")
 _DATE_LINE = re.compile(r"^[ \t\u3000]*日期[:：]\s*(\S+)(?:\s+来源[:：]\s*(\S+))?", re.M)
 _DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
 

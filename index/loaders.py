@@ -48,23 +48,33 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FileError]]:
                 if any(part.startswith(".") for part in rel.parts):
                     continue  # hidden files and folders (.git, editor swap files)
                 if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                    found[rel.as_posix()] = SourceFile(path, rel.as_posix())
+                    _add(found, errors, SourceFile(path, rel.as_posix()))
         elif root.suffix.lower() in SUPPORTED_SUFFIXES:
-            found[root.name] = SourceFile(root, root.name)
+            _add(found, errors, SourceFile(root, root.name))
         else:
             errors.append(FileError(str(root), f"unsupported file type {root.suffix or '(none)'!r}; "
                                     f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
     return list(found.values()), errors
 
 
+def _add(found: dict[str, SourceFile], errors: list[FileError], source: SourceFile) -> None:
+    """Record a file under its doc_id; a second, different file with the same id is an error."""
+    first = found.get(source.doc_id)
+    if first is not None and first.path.resolve() != source.path.resolve():
+        errors.append(FileError(str(source.path), f"doc_id {source.doc_id!r} is already taken by "
+                                f"{first.path}; ingest the common parent folder instead"))
+        return
+    found[source.doc_id] = source
+
+
 def decode(data: bytes) -> str:
     """Decode UTF-8 (BOM stripped) or GB18030/GBK; refuse binary and empty content."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     if not data.strip():
         raise LoadError("file is empty")
     if b"\x00" in data[:8192]:
         raise LoadError("file looks binary (contains NUL bytes)")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

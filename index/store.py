@@ -53,6 +53,10 @@ class IndexCorrupt(IndexError_):
     """A file of the index is missing, truncated or altered."""
 
 
+class NothingToIndex(IndexError_):
+    """An ingest found no loadable document and there is no index to keep."""
+
+
 class IndexLocked(IndexError_):
     """Another writer holds the index."""
 
@@ -149,9 +153,9 @@ def current_generation(index_dir: Path) -> Path:
     return gen
 
 
-def read_manifest(index_dir: Path) -> dict[str, Any]:
-    """The live generation's manifest."""
-    path = current_generation(index_dir) / "manifest.json"
+def read_manifest(index_dir: Path, generation: Path | None = None) -> dict[str, Any]:
+    """The manifest of `generation`, or of the live one."""
+    path = (generation or current_generation(index_dir)) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -263,8 +267,8 @@ def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = F
     """Load the live generation; checks compatibility and file sizes (and checksums if `verify`)."""
     from index.lexical import BM25Index
 
-    gen = current_generation(index_dir)
-    manifest = read_manifest(index_dir)
+    gen = current_generation(index_dir)  # resolved once: a writer may switch CURRENT meanwhile
+    manifest = read_manifest(index_dir, gen)
     check_compatible(manifest, embedder_id, index_dir)
     verify_files(gen, manifest, full=verify)
     documents = {}

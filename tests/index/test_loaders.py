@@ -66,8 +66,6 @@ def test_undecodable_bytes_are_refused():
         decode(b"\xff\xfe\xfd\xff")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG index/loaders.py decode(): the emptiness check runs "
-                   "before the BOM is stripped, so a BOM-only file becomes an empty Document")
 @pytest.mark.parametrize("data", [b"\xef\xbb\xbf", b"\xef\xbb\xbf \n"], ids=["bom", "bom+space"])
 def test_bom_only_file_is_empty(data):
     with pytest.raises(LoadError, match="file is empty"):
@@ -165,9 +163,6 @@ def test_discover_deduplicates_the_same_file_named_twice():
     assert [s.doc_id for s in sources] == [p.name for p in CORPUS_FILES]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG index/loaders.py discover(): two different files "
-                   "with the same doc_id (a/x.txt and b/x.txt ingested as folders a and b) "
-                   "collide in `found`; the first is silently dropped, with no FileError")
 def test_two_different_files_with_the_same_doc_id_are_not_silently_dropped(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
