@@ -312,16 +312,21 @@ def test_second_writer_in_process_gets_locked_error(tmp_path):
         pass
 
 
+def _hold_lock(index_dir, seconds: float) -> subprocess.Popen:
+    """Another process that takes the writer lock, says so, and holds it for `seconds`."""
+    script = textwrap.dedent("""
+        import fcntl, sys, time
+        fh = open(sys.argv[1], "a")
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        print("locked", flush=True)
+        time.sleep(float(sys.argv[2]))
+    """)
+    return subprocess.Popen([sys.executable, "-c", script, str(index_dir / ".lock"), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def test_lock_held_by_another_process(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
-            import fcntl, sys, time
-            fh = open(sys.argv[1], "a")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            print("locked", flush=True)
-            time.sleep(60)
-        """), str(tmp_path / ".lock")],
-        stdout=subprocess.PIPE, text=True)
+    holder = _hold_lock(tmp_path, seconds=60)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(IndexLocked, match="is being written by another process"):
@@ -335,15 +340,7 @@ def test_lock_held_by_another_process(tmp_path):
 
 
 def test_waiting_writer_gets_the_lock_when_it_is_released(tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent("""
-            import fcntl, sys, time
-            fh = open(sys.argv[1], "a")
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            print("locked", flush=True)
-            time.sleep(0.5)
-        """), str(tmp_path / ".lock")],
-        stdout=subprocess.PIPE, text=True)
+    holder = _hold_lock(tmp_path, seconds=0.5)
     try:
         assert holder.stdout.readline().strip() == "locked"
         t0 = time.monotonic()
