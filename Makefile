@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
 
-.PHONY: demo serve test eval clean
+.PHONY: demo test eval clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
@@ -16,9 +16,6 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/rag ask "$(QUESTION)"
-
-serve: $(BIN)/.installed
-	$(BIN)/rag serve
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
