@@ -15,8 +15,7 @@ from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
 from index.store import (FaissStore, IndexNotFound, LoadedIndex, NothingToIndex, load_index,
-                         save_index,
-                         writer_lock)
+                         save_index, writer_lock)
 from index.types import Chunk, Document
 
 EMBED_BATCH = 16

@@ -38,7 +38,6 @@ class AssemblyParams:
     min_support: float = 0.5  # share of question term weight the best evidence must cover
     min_dense_support: float = 0.80  # cosine the top passage needs, for questions with no shared terms
     passages_considered: int = 3
-    unknown_english_weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +89,12 @@ class Assembler:
         out = []
         # English words the corpus never uses weigh like its commonest matched term.
         known = [w for w in weights.values() if w > 0]
-        unknown = min(known, default=0.0) * self.params.unknown_english_weight \
-            if query.english else 0.0
+        unknown = min(known, default=0.0) if query.english else 0.0
+        groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
         for hit in hits[: self.params.passages_considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
-            dated = normalise(" ".join(str(doc.meta.get(k, "")) for k in ("date", "published")))
-            groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
+            dated = _header_text(doc, ("date", "published"))
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 with_context = context + "\n" + sent
@@ -144,9 +142,8 @@ class Assembler:
         if not named:
             return False
         seen = "\n".join(
-            normalise(" ".join([h.chunk.context(), h.chunk.text,
-                                *(str(docs[h.chunk.doc_id].meta.get(k, ""))
-                                  for k in ("title", "date", "published", "doc_number"))]))
+            normalise(h.chunk.context() + " " + h.chunk.text) + " "
+            + _header_text(docs[h.chunk.doc_id], ("title", "date", "published", "doc_number"))
             for h in hits[: self.params.passages_considered])
         return any(n not in seen for n in named)
 
@@ -180,6 +177,11 @@ class Assembler:
                      for n, c in enumerate(chosen, start=1)]
         text = "".join(f"{c.quote}[{c.n}]" for c in citations)
         return text, True, citations
+
+
+def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
+    """The document's header fields `keys`, normalised, for matching years and numbers."""
+    return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
 
 def has_quantity(text: str, unit: str) -> bool:

