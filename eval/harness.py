@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from eval.gold_set import GoldQuestion, evidence_spans
 from eval.metrics import key_match, mean, overlap, percentile, ranking_metrics
+from rag.answer import ANSWER_CHECKS
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 RANK_DEPTH = 10  # passages per question for hit@10 / MRR@10 / nDCG@10
@@ -30,10 +31,16 @@ class EvalConfig:
 CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
     EvalConfig("dense", {"retrieval": "dense"}, "e5-small vectors only"),
     EvalConfig("bm25", {"retrieval": "bm25"}, "jieba BM25 only"),
-    EvalConfig("hybrid-equal", {"retrieval": "hybrid", "rrf_k": 60, "dense_weight": 1.0,
-                                "lexical_weight": 1.0}, "textbook RRF: k=60, equal weights"),
-    EvalConfig("hybrid-convex", {"retrieval": "hybrid", "fusion": "convex", "dense_weight": 0.3,
-                                 "lexical_weight": 1.0}, "min-max score fusion, dense 0.3"),
+    EvalConfig("hybrid-equal", {"retrieval": "hybrid", "fusion": "rrf", "rrf_k": 60,
+                                "dense_weight": 1.0, "lexical_weight": 1.0},
+               "textbook RRF: k=60, equal weights"),
+    EvalConfig("hybrid-rrf", {"retrieval": "hybrid", "fusion": "rrf", "rrf_k": 5,
+                              "dense_weight": 1.0, "lexical_weight": 3.0},
+               "weighted RRF: k=5, BM25 weight 3 (shipped until 2026-11-23)"),
+    EvalConfig("no-answer-checks", {"answer_checks": []},
+               "shipped retrieval; answers not checked for unit, focus, date, year or place"),
+    *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},
+                 f"shipped, less the '{check}' answer check") for check in ANSWER_CHECKS),
     EvalConfig("shipped", {}, "the service's default settings (gated)"),
 )}
 GATED = "shipped"

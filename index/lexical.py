@@ -43,6 +43,13 @@ def tokenize(text: str) -> list[str]:
             if t and _WORD.search(t) and t not in STOPWORDS]
 
 
+def words(text: str) -> list[str]:
+    """Precise-mode jieba words of the normalised text, punctuation kept out: the reading order
+    that phrase rules (what a question asks about) need, where search mode would add sub-words."""
+    return [t for t in (tok.strip() for tok in _jieba().lcut(normalise(text)))
+            if t and _WORD.search(t)]
+
+
 class BM25Index:
     """A bm25s index over chunk texts; row i scores chunk i."""
 

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
 from rag.query import Query
@@ -23,6 +24,13 @@ from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
+_DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
+_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+# Checks that stop a sentence from making a question answerable, each an eval ablation:
+# "unit" 多少家 needs a number with 家; "focus" 总投资是多少 needs 投资 named; "date" 哪一年 needs a date;
+# "year" 2023年… needs 2023 in the sentence's passage, headings or document dates; "place" 成都市
+# needs 成都 there.
+ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the best one
 REFUSAL = {
@@ -38,6 +46,8 @@ class AssemblyParams:
     min_support: float = 0.5  # share of question term weight the best evidence must cover
     min_dense_support: float = 0.80  # cosine the top passage needs, for questions with no shared terms
     passages_considered: int = 3
+    passages_named: int = 5  # passages whose documents must hold the years and numbers named
+    checks: tuple[str, ...] = ANSWER_CHECKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,7 @@ class Sentence:
     score: float
     support: float
     passage_rank: int
+    years: tuple[str, ...] = ()  # the question's years stated in the sentence's scope
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -75,6 +86,7 @@ class Assembler:
         # Used only when a question shares no terms with the text (e.g. English): sentences are
         # then scored by embedding similarity instead of term overlap.
         self._embed_passages = embed_passages
+        self._normalised_docs: dict[tuple[str, str], str] = {}
 
     @staticmethod
     def _coverage(text: str, groups: list[tuple[tuple[str, ...], float]]) -> float:
@@ -91,12 +103,25 @@ class Assembler:
         known = [w for w in weights.values() if w > 0]
         unknown = min(known, default=0.0) if query.english else 0.0
         groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
-        for hit in hits[: self.params.passages_considered]:
+        # A question comparing years needs a sentence per year, often from different documents.
+        considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
+        for hit in hits[:considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
             dated = _header_text(doc, ("date", "published"))
+            # Where a sentence's year may be stated: its section up to the passage (到2025年
+            # leads a list of goals), its headings, or the document's dates (a 2019 letter
+            # says 今年).
+            year_scope = normalise(doc.text[section_start(doc, chunk):chunk.end]) + "\n" \
+                + context + "\n" + dated
+            years = tuple(y for y in query.years if y in year_scope)
+            # A city or province the question names must be what the passage is about.
+            elsewhere = "place" in self.params.checks and any(
+                p not in year_scope for p in query.places)
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
+                if _DATE_LINE.match(sent):
+                    continue  # a signature's date states nothing, yet matches the year asked
                 with_context = context + "\n" + sent
                 coverage = self._coverage(sent, groups)
                 support = self._coverage(with_context, groups)
@@ -108,13 +133,28 @@ class Assembler:
                     score += 0.3
                 if query.years and not any(y in with_context or y in dated for y in query.years):
                     score -= 0.5  # the question's year is neither in the sentence nor its document
-                if query.unit and not has_quantity(sent, query.unit):
+                if elsewhere:
+                    support = 0.0  # 成都市 asked, a passage about Chongqing found
+                if "year" in self.params.checks and query.years and not years:
+                    support = 0.0  # about another year: 2023年 asked, 十三五期间 stated
+                if not self._states_what_is_asked(query, sent):
                     # "多少家" is not answered by a percentage: such a sentence may still be
                     # cited beside a better one, but cannot make the question answerable.
                     support = 0.0
                     score -= 0.3
-                out.append(Sentence(chunk.doc_id, s, e, score, support, hit.rank))
+                out.append(Sentence(chunk.doc_id, s, e, score, support, hit.rank, years))
         return out
+
+    def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
+        """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
+        checks = self.params.checks
+        if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
+            return False
+        if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
+            return False
+        if "date" in checks and query.asks_year and not _DATE.search(sentence):
+            return False
+        return True
 
     def _dense_candidates(self, query_vector: np.ndarray, hits: list[Hit],
                           docs: dict[str, Document], query: Query) -> list[Sentence]:
@@ -134,18 +174,31 @@ class Assembler:
         return out
 
     def _names_missing(self, query: Query, hits: list[Hit], docs: dict[str, Document]) -> bool:
-        """True when the question names a year or document number no top passage mentions.
+        """True when the question names a year or document number no top passage's document mentions.
 
-        A passage's document header counts too: a 2019 letter says 今年, not 2019年.
+        The whole document counts, header included: a 2019 letter says 今年, not 2019年, and a
+        plan states 到2025年 once, above the goals it dates.
         """
         named = set(query.years) | set(query.doc_numbers)
         if not named:
             return False
-        seen = "\n".join(
-            normalise(h.chunk.context() + " " + h.chunk.text) + " "
-            + _header_text(docs[h.chunk.doc_id], ("title", "date", "published", "doc_number"))
-            for h in hits[: self.params.passages_considered])
-        return any(n not in seen for n in named)
+        seen = "\n".join(self._normalised(docs[d]) + " " + _header_text(
+            docs[d], ("title", "date", "published", "doc_number"))
+            for d in dict.fromkeys(h.chunk.doc_id for h in hits[: self.params.passages_named]))
+        # Every document number must be there; of several years, one is enough (a question that
+        # compares 2020 with 2025 may find each in a different document).
+        years_missing = bool(query.years) and all(y not in seen for y in query.years)
+        return years_missing or any(n not in seen for n in query.doc_numbers)
+
+    def _normalised(self, doc: Document) -> str:
+        """The document's normalised text, cached by content hash (a replaced document misses)."""
+        key = (doc.id, doc.meta.get("content_hash", ""))
+        text = self._normalised_docs.get(key)
+        if text is None:
+            if len(self._normalised_docs) >= 1024:
+                self._normalised_docs.clear()  # bounded, for indexes that change while served
+            text = self._normalised_docs[key] = normalise(doc.text)
+        return text
 
     def assemble(self, query: Query, hits: list[Hit], docs: dict[str, Document],
                  weights: dict[str, float], query_vector: np.ndarray | None,
@@ -157,8 +210,10 @@ class Assembler:
         lexical = sum(weights.values()) > 0
         if lexical:
             candidates = self._lexical_candidates(query, hits, docs, weights)
-            answerable = bool(candidates) and max(c.support for c in candidates) >= \
-                self.params.min_support
+            # The sentence that would lead the answer must carry the support itself: another
+            # sentence covering the terms does not make a sentence about something else right.
+            best = min(candidates, key=lambda c: (-c.score, c.passage_rank, c.start), default=None)
+            answerable = best is not None and best.support >= self.params.min_support
         else:
             candidates = self._dense_candidates(query_vector, hits, docs, query) \
                 if query_vector is not None else []
@@ -166,17 +221,87 @@ class Assembler:
         if not answerable:
             return REFUSAL[lang], False, []
         ranked = sorted(candidates, key=lambda c: (-c.score, c.passage_rank, c.start))
-        chosen = [ranked[0]]
-        for cand in ranked[1:]:
-            if len(chosen) >= MAX_SENTENCES or cand.score < SECOND_SENTENCE_RATIO * ranked[0].score:
-                break
-            if all(cand.doc_id != c.doc_id or cand.end <= c.start or cand.start >= c.end
-                   for c in chosen):
-                chosen.append(cand)
-        citations = [make_citation(n, docs[c.doc_id], c.start, c.end)
-                     for n, c in enumerate(chosen, start=1)]
+        chosen = _per_year(ranked, query.years) if len(query.years) > 1 else []
+        chosen = chosen or _best_sentences(ranked)
+        spans = [(c.doc_id, c.start, c.end) for c in chosen]
+        lead = chosen[0]
+        items = [(lead.doc_id, s, e) for s, e in list_after(docs[lead.doc_id], lead.end)]
+        spans = list(dict.fromkeys(spans[:1] + items + spans[1:]))
+        citations = [make_citation(n, docs[d], s, e) for n, (d, s, e) in enumerate(spans, start=1)]
         text = "".join(f"{c.quote}[{c.n}]" for c in citations)
         return text, True, citations
+
+
+def _disjoint(cand: Sentence, chosen: list[Sentence]) -> bool:
+    return all(cand.doc_id != c.doc_id or cand.end <= c.start or cand.start >= c.end
+               for c in chosen)
+
+
+def _best_sentences(ranked: list[Sentence]) -> list[Sentence]:
+    """The best sentence, and a second one when it scores nearly as well."""
+    chosen = [ranked[0]]
+    for cand in ranked[1:]:
+        if len(chosen) >= MAX_SENTENCES or cand.score < SECOND_SENTENCE_RATIO * ranked[0].score:
+            break
+        if _disjoint(cand, chosen):
+            chosen.append(cand)
+    return chosen
+
+
+def _per_year(ranked: list[Sentence], years: tuple[str, ...]) -> list[Sentence]:
+    """For a question comparing years, the best supported sentence stating each year, in the
+    question's order; empty unless the best sentence overall leads (it decided answerability)."""
+    chosen: list[Sentence] = []
+    for year in years:
+        cand = next((c for c in ranked if year in c.years and c.support > 0
+                     and _disjoint(c, chosen)), None)
+        if cand is not None:
+            chosen.append(cand)
+    if ranked[0] not in chosen:
+        return []
+    return chosen
+
+
+LIST_ITEMS = 4  # list items quoted after a sentence that introduces them
+
+
+def list_after(doc: Document, end: int) -> list[tuple[int, int]]:
+    """The items a sentence introduces, when it ends in a colon or is a heading.
+
+    "主要表现为“四缺”:" and "(二)基本原则。" say nothing by themselves; the paragraphs after them
+    are the answer. The first sentence of each of up to LIST_ITEMS following paragraphs is
+    quoted (each cited). After a heading, the list ends at the next heading; after a colon, the
+    items may be headings themselves, and the list ends at a shallower one.
+    """
+    line_start = doc.text.rfind("\n", 0, end) + 1
+    lead = doc.text[line_start:end].strip()
+    colon = lead.endswith((":", "："))
+    if not (colon or (heading_level(lead) is not None and len(lead) <= 40)):
+        return []
+    items: list[tuple[int, int]] = []
+    item_level = None
+    for s, e in sentence_spans(doc.text, end, min(len(doc.text), end + 2000)):
+        if len(items) >= LIST_ITEMS:
+            break
+        if doc.text[doc.text.rfind("\n", 0, s) + 1:s].strip():
+            continue  # not the first sentence of its paragraph
+        level = heading_level(doc.text[s:e])
+        if level is not None and (not colon or (item_level is not None and level < item_level)):
+            break
+        item_level = level if item_level is None else item_level
+        items.append((s, e))
+    return items
+
+
+SECTION_REACH = 2000  # characters a section may reach back for its year
+
+
+def section_start(doc: Document, chunk) -> int:
+    """Offset where the chunk's innermost section begins (its heading), or the chunk's start."""
+    headings = chunk.meta.get("headings") or []
+    lo = max(0, chunk.start - SECTION_REACH)
+    found = doc.text.rfind(headings[-1], lo, chunk.start) if headings else -1
+    return found if found >= 0 else chunk.start
 
 
 def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
@@ -184,9 +309,25 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
     return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
 
+# 个 is the general classifier: 多少个课题 is answered by 57项.
+_ANY_COUNTER = "[个项家所支条件座名位]"
+
+
 def has_quantity(text: str, unit: str) -> bool:
-    """Whether the text holds a number carrying the unit, e.g. 4222家 or 4.5万家 for 家."""
-    return re.search(r"\d[\d.,]*\s*[十百千万亿]*" + re.escape(unit), text) is not None
+    """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家 or 六个."""
+    unit_re = _ANY_COUNTER if unit == "个" else re.escape(unit)
+    return re.search(r"(?:\d[\d.,]*\s*|[一二两三四五六七八九十])[十百千万亿]*" + unit_re,
+                     text) is not None
+
+
+def states_measure(text: str, focus: str) -> bool:
+    """Whether the text gives the focus a value: 总投资1200亿元, 贡献率分别达到37.9%.
+
+    The head's last two characters are matched (投资 for 总投资, 款率 for 不良贷款率), and a number
+    must follow within a few characters; 股权投资基金 names 投资 but gives it no value.
+    """
+    head = re.escape(focus[-2:])
+    return re.search(head + r"[^。；;,，]{0,6}?[\d一二两三四五六七八九十]", text) is not None
 
 
 def make_citation(n: int, doc: Document, start: int, end: int) -> Citation:

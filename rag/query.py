@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from index.lexical import normalise, tokenize
+from index.lexical import STOPWORDS, normalise, tokenize, words
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -19,6 +19,18 @@ FRAMING_WORDS = frozenset("""
 """.split())
 # "多少家" / "几个": the unit a numeric answer must carry.
 _UNIT = re.compile(r"(?:多少|几)(亿元|万元|元|万人|人次|家|个|项|所|名|人|位|次|倍|支|条|件|亿|万|平方米|亩|座)")
+# The copulas of "X是多少": only there is X surely the thing measured (超过多少, 涨了多少 and 占几成
+# put a verb before the question word). 科研单位(一共有)几家.
+_COPULAS = frozenset("是 为 有 共有 一共有".split())
+_LINKS = _COPULAS | frozenset("一共 共 约 大约 累计".split())
+# Heads that a number with its unit already states (规模 of a fund is "20亿元"): not required.
+_GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数 人数 个数 多少 目标 数字 情况".split())
+_ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
+_UNIT_WORD = re.compile(r"^(?:[亿万千百]?元|[万亿]?人次?|[家个项所名位次倍支条件座亩]|[万亿]|平方(?:公里|米)|公里|米|吨)$")
+_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
+                        re.I)
+# Classifiers of a count (多少家): the count's unit is checked instead of a focus.
+COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
 _QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|how many|how much|"
                        r"number of|amount|percentage|total|count", re.I)
 
@@ -38,6 +50,36 @@ class Query:
     # term is its own group; an English word is a group of its dictionary translations.
     groups: tuple[tuple[str, ...], ...] = ()
     unit: str = ""  # the unit of the quantity asked for ("家" in 多少家), "" if none
+    # The word naming the quantity asked for (总投资 in 超瞬态实验装置的总投资是多少): an answer
+    # sentence must name it too, or it states some other quantity. "" if none.
+    focus: str = ""
+    asks_year: bool = False  # 哪一年 / when: an answer sentence must hold a date
+    places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
+
+
+def quantity_focus(question: str) -> str:
+    """X in a question ending "X是多少" (or 为/有/一共有, perhaps with a unit), when X names a thing.
+
+    Then X is the thing measured, and a sentence stating some other quantity does not answer. Chinese noun phrases end in their head, so its last word is taken;
+    a one-character head (率 in 不良贷款率) keeps the word before it.
+    """
+    tokens = words(question)
+    for i, tok in enumerate(tokens):
+        rest = tokens[i + 1:]
+        if not _ASKS_QUANTITY.match(tok) or len(rest) > 1 or (rest and not _UNIT_WORD.match(rest[0])):
+            continue
+        j = i - 1
+        while j >= 0 and tokens[j] in _LINKS:
+            j -= 1
+        linked = any(t in _COPULAS for t in tokens[j + 1:i])
+        if j < 0 or not linked or not _CJK.search(tokens[j]) or tokens[j] in FRAMING_WORDS \
+                or tokens[j] in STOPWORDS or tokens[j] in _GENERIC_HEADS:
+            return ""
+        head = tokens[j]
+        if len(head) == 1 and j > 0 and _CJK.search(tokens[j - 1]):
+            head = tokens[j - 1] + head
+        return head
+    return ""
 
 
 def analyse(question: str) -> Query:
@@ -55,6 +97,11 @@ def analyse(question: str) -> Query:
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := _UNIT.search(norm)) else "",
+        # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
+        focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question),
+        asks_year=bool(_ASKS_YEAR.search(norm)),
+        places=tuple(dict.fromkeys(w[:-1] for w in words(question)
+                                   if len(w) in (3, 4) and w[-1] in "市省" and _CJK.match(w))),
     )
 
 

@@ -57,7 +57,8 @@ class RagService:
                                    candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                                    lexical_weight=settings.lexical_weight)
-        self.assembler = Assembler(AssemblyParams(min_support=settings.min_support),
+        self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
+                                                  checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
 
     def check_question(self, question: str) -> str:

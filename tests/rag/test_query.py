@@ -1,9 +1,12 @@
 """Question analysis and the English → Chinese term groups."""
 from __future__ import annotations
 
-from rag.answer import has_quantity
+import pytest
+
+from index.types import Document
+from rag.answer import has_quantity, list_after, states_measure
 from rag.crosslingual import expand_english
-from rag.query import analyse
+from rag.query import analyse, quantity_focus
 
 
 def test_analyse_finds_years_numbers_doc_numbers_and_unit():
@@ -24,6 +27,60 @@ def test_has_quantity_needs_the_unit():
     assert has_quantity("高新技术企业4222家", "家")
     assert has_quantity("科技型企业4.5万家", "家")
     assert not has_quantity("研发投入强度2.1%", "家")
+
+
+def test_has_quantity_reads_chinese_numerals_and_takes_any_counter_for_ge():
+    assert has_quantity("从以下六个方面加强", "个")
+    assert has_quantity("应急科研项目57项", "个")  # 个 is the general classifier
+    assert not has_quantity("应急科研项目57项", "家")
+
+
+@pytest.mark.parametrize("question, focus", [
+    ("超瞬态实验装置的总投资是多少？", "投资"),
+    ("重庆知识价值信用贷款的不良贷款率是多少？", "不良贷款率"),  # a 1-character head keeps its word
+    ("西部(重庆)科学城的规划面积是多少平方公里？", "面积"),  # a unit may close the question
+    ("重庆市科创培育基金的总规模是多少亿元？", ""),  # 规模 is what the number itself states
+    ("2020年重庆高新区引进的项目总投资额超过多少亿元？", ""),  # a verb, not a copula, before 多少
+    ("指导意见要求区县围绕多少个产业方向构建产业技术创新体系？", ""),  # 多少 mid-question
+])
+def test_quantity_focus_is_the_head_of_x_shi_duoshao(question, focus):
+    assert quantity_focus(question) == focus
+
+
+def test_a_count_is_checked_by_its_unit_not_a_focus():
+    assert analyse("中央在渝的科研单位一共有几家？").focus == ""
+
+
+def test_states_measure_needs_a_value_after_the_head():
+    assert states_measure("项目总投资1200亿元", "投资")
+    assert states_measure("对工业增长贡献率分别达到37.9%", "贡献率")
+    assert not states_measure("设立20亿元成果转化股权投资基金。", "投资")
+
+
+def test_analyse_finds_asked_dates_and_places():
+    assert analyse("金凤实验室是哪一年揭牌成立的？").asks_year
+    assert analyse("In which year was the lab founded?").asks_year
+    assert not analyse("2020年重庆有多少家高新技术企业？").asks_year
+    assert analyse("成都市2020年累计培育高新技术企业多少家？").places == ("成都",)
+
+
+def _doc(text: str) -> Document:
+    return Document(id="d", text=text, meta={})
+
+
+def test_list_after_a_colon_takes_the_first_sentence_of_each_item():
+    text = "主要表现为“四缺”:\n\n(一)缺人才。说明一。\n\n(二)缺平台。说明二。\n\n二、下一节\n"
+    doc = _doc(text)
+    items = list_after(doc, text.index(":") + 1)
+    assert [text[s:e] for s, e in items] == ["(一)缺人才。", "(二)缺平台。"]
+
+
+def test_list_after_a_heading_stops_at_the_next_heading_and_a_plain_sentence_has_none():
+    text = "(二)基本原则。\n统筹规划。坚持。\n需求导向。\n(三)工作目标。\n到2025年。\n"
+    doc = _doc(text)
+    items = list_after(doc, text.index("。") + 1)
+    assert [text[s:e] for s, e in items] == ["统筹规划。", "需求导向。"]
+    assert list_after(doc, text.index("坚持。") + 3) == []
 
 
 def test_english_words_become_chinese_terms_the_index_knows():
