@@ -1,0 +1,105 @@
+"""Metrics, the gate, and a whole `rag eval` run on a few gold questions over the sample index."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eval.gold_set import load_gold
+from eval.harness import CONFIGS, check_gate, evaluate
+from eval.metrics import key_match, ranking_metrics
+from index.lexical import normalise
+
+RAG = str(Path(sys.executable).with_name("rag"))
+
+
+def test_ranking_metrics_come_out_per_query():
+    qrels = {"a": {"c1": 1}, "b": {"c9": 1}, "c": {"c5": 1}}
+    run = {"a": {"c1": 3.0, "c2": 2.0, "c3": 1.0},  # relevant first
+           "b": {"c7": 3.0, "c8": 2.0, "c9": 1.0},  # relevant third
+           "c": {}}  # nothing retrieved
+    m = ranking_metrics(qrels, run)
+    assert m["a"]["hit@1"] == 1 and m["a"]["mrr@10"] == 1
+    assert m["b"]["hit@1"] == 0 and m["b"]["hit@3"] == 1
+    assert m["b"]["mrr@10"] == pytest.approx(1 / 3)
+    assert m["c"]["hit@10"] == 0 and m["c"]["ndcg@10"] == 0
+
+
+def test_key_match_needs_every_key_after_normalising():
+    assert key_match("全市累计培育科技型企业26371家、高新技术企业4222家。", ("4222", "26371"), normalise)
+    assert key_match("统筹规划，特色发展", ("统筹规划,特色发展",), normalise)  # full-width comma
+    assert not key_match("高新技术企业4222家", ("4222", "8000"), normalise)
+
+
+def test_the_gate_names_each_failure():
+    summary = {"hit@5": 0.9, "key_match": 0.9, "false_refusal_rate": 0.2}
+    thresholds = {"floors": {"hit@5": 0.95, "key_match": 0.85},
+                  "ceilings": {"false_refusal_rate": 0.05}}
+    failures = check_gate(summary, thresholds)
+    assert failures == ["hit@5 0.9000 < floor 0.95", "false_refusal_rate 0.2000 > ceiling 0.05"]
+    assert check_gate({**summary, "hit@5": 0.95, "false_refusal_rate": 0.05}, thresholds) == []
+
+
+@pytest.fixture(scope="module")
+def small_gold():
+    wanted = {"cq-001", "cq-098", "cq-112", "cq-156"}  # numeric, English, two years, refusal
+    golds = [g for g in load_gold() if g.id in wanted]
+    assert len(golds) == len(wanted)
+    return golds
+
+
+def test_evaluate_writes_results_report_and_chart_for_each_config(service, small_gold, tmp_path):
+    from rag.service import RagService
+
+    def service_for(cfg):
+        s = RagService(service.settings.model_copy(update=cfg.overrides), service.embedder,
+                       service.index_dir)
+        return s, s.fusion
+
+    configs = [CONFIGS["bm25"], CONFIGS["shipped"]]
+    report = evaluate(service_for, small_gold, configs, tmp_path,
+                      {"config": "shipped", "floors": {"citation_validity": 1.0}})
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert len(records) == len(small_gold) * len(configs)
+    assert {r["config"] for r in records} == {"bm25", "shipped"}
+    for r in records:  # the ask --json contract plus the gold id and scores
+        assert {"id", "question", "answer", "answerable", "citations", "passages",
+                "timings_ms", "scores"} <= set(r)
+    shipped = report["configs"]["shipped"]
+    assert shipped["overall"]["questions"] == 4 and shipped["overall"]["citation_validity"] == 1.0
+    assert set(shipped["types"]) == {"numeric", "english", "multi_doc", "unanswerable"}
+    assert report["gate"]["passed"]
+    assert (tmp_path / "configs.png").read_bytes()[:4] == b"\x89PNG"
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "configs.png" in md and "`bm25`" in md
+
+
+def test_a_failed_gate_is_reported(service, small_gold, tmp_path):
+    def service_for(cfg):
+        return service, service.fusion
+
+    report = evaluate(service_for, small_gold[:1], [CONFIGS["shipped"]], tmp_path,
+                      {"config": "shipped", "floors": {"key_match": 1.01}})
+    assert not report["gate"]["passed"]
+    assert report["gate"]["failures"] == ["key_match 1.0000 < floor 1.01"]
+
+
+def test_rag_eval_cli_runs_one_config_and_rejects_bad_arguments(sample_index, tmp_path):
+    gold = tmp_path / "one.jsonl"
+    line = next(l for l in (Path(__file__).resolve().parents[2] / "eval/gold/cq-sti.jsonl")
+                .read_text(encoding="utf-8").splitlines() if '"cq-001"' in l)
+    gold.write_text(line + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    ok = subprocess.run([RAG, "eval", "--gold", str(gold), "--index", str(sample_index),
+                         "--config", "shipped", "--out", str(out), "--no-gate"],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "shipped" in ok.stdout and (out / "report.json").exists()
+    for args, words in ((["--config", "nope"], "unknown configuration"),
+                        (["--gold", str(tmp_path / "missing.jsonl")], "cannot read gold file")):
+        bad = subprocess.run([RAG, "eval", "--index", str(sample_index), "--out", str(out),
+                              *args], capture_output=True, text=True, timeout=300)
+        assert bad.returncode == 2 and "Traceback" not in bad.stderr and words in bad.stderr
