@@ -98,7 +98,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         t1 = time.perf_counter()
         ordered = [docs[k] for k in sorted(docs)]
         if not ordered:
-            raise NothingToIndex("no loadable .txt or .md document in "
+            raise NothingToIndex("no loadable document in "
                                  + ", ".join(str(p) for p in paths))
         chunks: list[Chunk] = [c for d in ordered for c in chunk_document(d, params)]
         texts = [c.indexed_text() for c in chunks]

@@ -213,3 +213,18 @@ def heading_path_at(marks: list[tuple[int, int, str]], offset: int) -> list[str]
             del path[deeper]
     return [path[lv] for lv in sorted(path)]
 
+
+def merged_marks(text: str, declared: list | None) -> list[tuple[int, int, str]]:
+    """Headings the format declares (HTML `<h2>`, Word styles, Markdown `#`) with the numbered
+    headings of official documents (`一、`, `(一)`, `1.`) nested below the deepest declared level.
+
+    A web page often marks up only its title and writes `一、总体要求` as a plain paragraph, so
+    both kinds count; a numbered line that is itself a declared heading is counted once.
+    """
+    declared_marks = [(int(o), int(lv), str(h)[:MAX_HEADING_CHARS]) for o, lv, h in declared or []]
+    if not declared_marks:
+        return heading_marks(text)
+    depth = max(lv for _, lv, _ in declared_marks)
+    taken = {o for o, _, _ in declared_marks}
+    numbered = [(o, lv + depth, h) for o, lv, h in heading_marks(text) if o not in taken]
+    return sorted(declared_marks + numbered)

@@ -114,7 +114,8 @@ def _print_hit(hit) -> None:
 
 
 @app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md)."),
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md, .html, "
+                                              ".pdf, .docx)."),
            index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
     """Add new files and replace changed ones; unchanged files are not re-embedded."""
     with _handled():
