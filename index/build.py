@@ -79,13 +79,20 @@ def _merge(old_docs: dict[str, Document], new_docs: list[Document],
         previous = old_docs.get(doc.id)
         if previous is None:
             report.added.append(doc.id)
-        elif previous.meta.get("content_hash") != digest:
+        elif previous.meta.get("content_hash") != digest or _fields(previous) != _fields(doc):
+            # Same text, new fields: the loader has learnt to read more (a new metadata field),
+            # so the stored document is refreshed; unchanged chunks keep their vectors.
             report.replaced.append(doc.id)
         else:
             report.unchanged.append(doc.id)
             continue
         docs[doc.id] = doc
     return docs
+
+
+def _fields(doc: Document) -> dict:
+    """The metadata read off a document; where the file lies is no part of it."""
+    return {k: v for k, v in doc.meta.items() if k != "source_path"}
 
 
 def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,

