@@ -34,10 +34,6 @@ class TextBuilder:
         self._length = 0
         self.headings: list[tuple[int, int, str]] = []
 
-    @property
-    def length(self) -> int:
-        return self._length
-
     def block(self, text: str, sep: str = "\n") -> int:
         """Add `text` as a new block after `sep` (none before the first); returns its offset."""
         if self._parts and sep:
