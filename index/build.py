@@ -61,12 +61,48 @@ def _embed(texts: list[str], embedder: Embedder, progress: Progress | None) -> n
     return out
 
 
+def _merge(old_docs: dict[str, Document], new_docs: list[Document],
+           report: IngestReport) -> dict[str, Document]:
+    """The indexed documents with the batch's new and changed ones in; files that repeat the
+    text of another document (in the index or earlier in the batch) are reported, not indexed."""
+    docs = dict(old_docs)
+    holder = {d.meta.get("content_hash"): doc_id for doc_id, d in old_docs.items()}
+    for doc in new_docs:
+        digest = doc.meta["content_hash"]
+        same = holder.get(digest)
+        if same is not None and same != doc.id:
+            # Two copies would fill the top passages with the same text twice.
+            report.errors.append(FileError(doc.meta.get("source_path", doc.id),
+                                           f"same text as {same}; not indexed twice"))
+            continue
+        holder[digest] = doc.id
+        previous = old_docs.get(doc.id)
+        if previous is None:
+            report.added.append(doc.id)
+        elif previous.meta.get("content_hash") != digest or _fields(previous) != _fields(doc):
+            # Same text, new fields: the loader has learnt to read more (a new metadata field),
+            # so the stored document is refreshed; unchanged chunks keep their vectors.
+            report.replaced.append(doc.id)
+        else:
+            report.unchanged.append(doc.id)
+            continue
+        docs[doc.id] = doc
+    return docs
+
+
+def _fields(doc: Document) -> dict:
+    """The metadata read off a document; where the file lies is no part of it."""
+    return {k: v for k, v in doc.meta.items() if k != "source_path"}
+
+
 def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
            params: ChunkerParams = ChunkerParams(), progress: Progress | None = None) -> IngestReport:
     """Add new files, replace changed ones, keep the rest; embed only what is new.
 
-    Files are matched to indexed documents by doc_id and compared by content hash. An index built
-    with another embedder is refused (IndexMismatch) rather than silently mixed.
+    Files are matched to indexed documents by doc_id and compared by content hash. A file that
+    cannot be loaded, or repeats another document's text, is reported in `errors` and changes
+    nothing: an indexed copy of it stays as it was. An index built with another embedder is
+    refused (IndexMismatch) rather than silently mixed.
     """
     report = IngestReport(index_path=str(index_dir))
     t0 = time.perf_counter()
@@ -76,17 +112,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         old = _previous(index_dir, embedder)
         old_docs: dict[str, Document] = dict(old.documents) if old else {}
         same_chunker = bool(old) and old.manifest.get("chunker") == params.to_dict()
-        docs = dict(old_docs)
-        for doc in new_docs:
-            previous = old_docs.get(doc.id)
-            if previous is None:
-                report.added.append(doc.id)
-            elif previous.meta.get("content_hash") != doc.meta["content_hash"]:
-                report.replaced.append(doc.id)
-            else:
-                report.unchanged.append(doc.id)
-                continue
-            docs[doc.id] = doc
+        docs = _merge(old_docs, new_docs, report)
         if old and same_chunker and not report.added and not report.replaced:
             report.documents, report.chunks = len(old.documents), len(old.chunks)
             report.reused = len(old.chunks)
@@ -98,7 +124,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         t1 = time.perf_counter()
         ordered = [docs[k] for k in sorted(docs)]
         if not ordered:
-            raise NothingToIndex("no loadable .txt or .md document in "
+            raise NothingToIndex("no loadable document in "
                                  + ", ".join(str(p) for p in paths))
         chunks: list[Chunk] = [c for d in ordered for c in chunk_document(d, params)]
         texts = [c.indexed_text() for c in chunks]

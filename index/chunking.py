@@ -2,14 +2,15 @@
 
 Every chunk satisfies `chunk.text == document.text[chunk.start:chunk.end]`; boilerplate spans are
 never chunked, boundaries never fall inside a number such as `211.62亿元` or `4:6`, and each chunk
-carries its heading path and the document title in `meta`.
+carries its heading path and the document title in `meta`; a PDF's chunk also carries the page it
+starts on (`page`, 1-based) and, when it runs onto a later page, `page_end`.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
 
-from index.clean import body_spans, heading_marks, heading_path_at
+from index.clean import body_spans, heading_path_at, merged_marks
 from index.types import Chunk, Document, Span
 
 # Paragraphs first, then sentence ends, then clause marks, then characters. Half-width
@@ -99,7 +100,7 @@ def chunk_document(doc: Document, params: ChunkerParams) -> list[Chunk]:
     """Split a document's body into chunks with exact spans and contextual headers."""
     splitter = _splitter(params)
     protected = _protected(doc.text)
-    marks = heading_marks(doc.text)
+    marks = merged_marks(doc.text, doc.meta.get("heading_marks"))
     title = doc.meta.get("title", "")
     chunks: list[Chunk] = []
     for body in body_spans(doc.text):
@@ -113,12 +114,20 @@ def chunk_document(doc: Document, params: ChunkerParams) -> list[Chunk]:
                 continue
             if chunks and chunks[-1].start == start and chunks[-1].end == end:
                 continue
+            # A page's <h1> usually repeats the title; the header should not say it twice.
+            headings = [h for h in heading_path_at(marks, start) if h != title]
+            meta = {"title": title, "headings": headings}
+            page, last_page = doc.page_at(start), doc.page_at(end - 1)
+            if page is not None:
+                meta["page"] = page
+                if last_page != page:
+                    meta["page_end"] = last_page
             chunks.append(Chunk(
                 id=f"{doc.id}#{len(chunks)}",
                 doc_id=doc.id,
                 text=doc.text[start:end],
                 start=start,
                 end=end,
-                meta={"title": title, "headings": heading_path_at(marks, start)},
+                meta=meta,
             ))
     return chunks

@@ -12,21 +12,43 @@ from index.types import Span
 
 _NAV_LINE = re.compile(r"^[ \t\u3000]*您当前的位置.*$", re.M)
 _FOOTER_LINE = re.compile(r"^[ \t\u3000]*扫一扫(?:在手机打开当前页|[,，]?\s*分享到手机).*$", re.M)
-_HEADER_LINE = re.compile(r"^[ \t\u3000]*\[\s*[\u4e00-\u9fff]{2,6}\s*\].*$", re.M)
 
-# Header-block labels, as they appear in `[ 标签 ] 值`, to metadata keys.
+# Header-block labels, as they appear in `[ 标签 ] 值` or `标签：值`, to metadata keys.
 HEADER_FIELDS = {
     "索引号": "index_no",
     "发文字号": "doc_number",
     "主题分类": "topic",
     "体裁分类": "genre",
     "发布机构": "publisher",
+    "发文机关": "publisher",
     "成文日期": "date",
     "发布日期": "published",
 }
-_HEADER_FIELD = re.compile(r"\[\s*(" + "|".join(HEADER_FIELDS) + r")\s*\][ \t\u3000]*([^\[\n]*)")
+_LABELS = "|".join(HEADER_FIELDS)
+_HEADER_LINE = re.compile(r"^[ \t\u3000]*(?:\[\s*[\u4e00-\u9fff]{2,6}\s*\]|(?:" + _LABELS
+                          + r")[ \t\u3000]*[:：]).*$", re.M)
+_HEADER_FIELD = re.compile(r"\[\s*(" + _LABELS + r")\s*\][ \t\u3000]*([^\[\n]*)")
+# `索引号：… 主题分类：…`, as header tables of web pages read once extracted: a line that
+# starts with a label, one value per label, each running to the next label.
+_COLON_FIELD = re.compile(r"(" + _LABELS + r")[ \t\u3000]*[:：][ \t\u3000]*(.*?)(?=[ \t\u3000]*(?:"
+                          + _LABELS + r")[ \t\u3000]*[:：]|$)", re.M)
 _DATE_LINE = re.compile(r"^[ \t\u3000]*日期[:：]\s*(\S+)(?:\s+来源[:：]\s*(\S+))?", re.M)
 _DATE = re.compile(r"(\d{4})\s*[-年/.]\s*(\d{1,2})\s*[-月/.]\s*(\d{1,2})")
+_H = r"[^\S\n]*"  # horizontal whitespace: the corpus indents with spaces, U+3000 and U+2002
+# A signature: the issuing body on one line, then (blank lines allowed) the date alone.
+_SIGNATURE = re.compile(rf"^{_H}(?:([^\s。，,：:；;]{{2,30}}){_H}\n(?:{_H}\n)*)?"
+                        rf"{_H}(\d{{4}}年\d{{1,2}}月\d{{1,2}}日){_H}$", re.M)
+_DOC_NUMBER_LINE = re.compile(rf"^{_H}([\u4e00-\u9fff]{{1,15}}[〔\[［(（]\d{{4}}[〕\]］)）]"
+                              rf"{_H}\d+{_H}号){_H}$")
+_ORG = r"(?:局|委员会|委|厅|政府|办公室|院|部|中心)"
+# The 发文机关标志 over a letter: the body's name alone, often followed by 文件.
+_MASTHEAD = re.compile(rf"^[^\s。，,：:；;]{{2,30}}{_ORG}(?:文件)?$")
+_ORG_PREFIX = re.compile(rf"^(.{{2,30}}?{_ORG})(?:关于|\d{{4}}年)")
+# Document kinds by the title's last words, longer first so that 复函 is not read as 函.
+KINDS = ("复函", "批复", "意见", "通知", "通报", "报告", "决定", "公告", "通告", "办法", "规定",
+         "方案", "规划", "纪要", "请示", "函")
+_TRAILING_NOTE = re.compile(r"[（(][^（()）]*[）)]$")  # `…办法（试行）`
+MAX_ADDRESSEE_CHARS = 80
 
 _HEADING_PATTERNS = (
     re.compile(r"^[ \t\u3000]*[一二三四五六七八九十百]+、"),
@@ -77,28 +99,81 @@ def body_spans(text: str) -> list[Span]:
     return [s for s in spans if text[s.start:s.end].strip()]
 
 
-def _title(text: str) -> str:
-    for span in body_spans(text):
-        for line in text[span.start:span.end].splitlines():
-            line = line.strip()
-            if line and not _DATE_LINE.match(line):
-                return line[:200]
+def _body_lines(text: str) -> list[str]:
+    """The non-empty lines of the body, stripped, in order."""
+    return [line.strip() for span in body_spans(text)
+            for line in text[span.start:span.end].splitlines() if line.strip()]
+
+
+def _title(lines: list[str]) -> tuple[int, str]:
+    """(line number, title): the first line that is no date line, 发文字号 or masthead."""
+    for i, line in enumerate(lines):
+        if not (_DATE_LINE.match(line) or _DOC_NUMBER_LINE.match(line) or _MASTHEAD.match(line)):
+            return i, re.sub(r"^#{1,6}\s+", "", line)[:200]  # a Markdown title keeps no `#`
+    return len(lines), ""
+
+
+def _header_fields(text: str) -> dict[str, str]:
+    """Fields of the header block, either form; the first value of a label wins."""
+    found: list[tuple[str, str]] = _HEADER_FIELD.findall(text)
+    for line in _HEADER_LINE.finditer(text):
+        found += _COLON_FIELD.findall(line.group())
+    meta: dict[str, str] = {}
+    for label, value in found:
+        key = HEADER_FIELDS[label]
+        value = (iso_date(value) or "") if key in ("date", "published") else value.strip()
+        if value and key not in meta:
+            meta[key] = value
+    return meta
+
+
+def _addressee(after_title: list[str]) -> str:
+    """主送: the short line ending in a colon that opens the letter, right after the title."""
+    for line in after_title[:3]:
+        if _DATE_LINE.match(line) or _DOC_NUMBER_LINE.match(line):
+            continue
+        if line[-1] in ":：" and len(line) <= MAX_ADDRESSEE_CHARS and "。" not in line:
+            return line[:-1].strip()
+        return ""
     return ""
 
 
+def _kind(title: str) -> str:
+    bare = _TRAILING_NOTE.sub("", title).strip()
+    return next((kind for kind in KINDS if bare.endswith(kind)), "")
+
+
 def extract_metadata(text: str) -> dict[str, Any]:
-    """Title and header-block fields (dates as ISO), falling back to the `日期:` line."""
-    meta: dict[str, Any] = {"title": _title(text)}
-    for label, value in _HEADER_FIELD.findall(text):
-        key, value = HEADER_FIELDS[label], value.strip()
-        if value and key not in meta:
-            meta[key] = iso_date(value) if key in ("date", "published") else value
+    """Official-document fields, from the header block where there is one.
+
+    Otherwise: the title line, the `日期:… 来源:…` line, the signature at the end (issuing body
+    and date, e.g. 2022年11月4日), a standalone 发文字号 line under the title, and the opening
+    `主送:` line. Dates are ISO. Keys: title, index_no, doc_number, topic, genre, publisher,
+    date, published, signed (the signature's date), addressee, source, kind; empty ones are left out.
+    """
+    lines = _body_lines(text)
+    title_at, title = _title(lines)
+    meta: dict[str, Any] = {"title": title}
+    meta.update(_header_fields(text))
     date_line = _DATE_LINE.search(text)
     if date_line:
-        if "published" not in meta and iso_date(date_line.group(1)):
-            meta["published"] = iso_date(date_line.group(1))
+        meta.setdefault("published", iso_date(date_line.group(1)))
         if date_line.group(2):
             meta.setdefault("source", date_line.group(2))
+    signatures = list(_SIGNATURE.finditer(text))
+    if signatures:
+        org, signed = signatures[-1].groups()
+        meta["signed"] = iso_date(signed)
+        meta.setdefault("date", meta["signed"])
+        if org:
+            meta.setdefault("publisher", org)
+    if "publisher" not in meta and (org_prefix := _ORG_PREFIX.match(meta["title"])):
+        meta["publisher"] = org_prefix.group(1)
+    if "doc_number" not in meta:
+        meta["doc_number"] = next((m.group(1) for line in lines[:12]
+                                   if (m := _DOC_NUMBER_LINE.match(line))), "")
+    meta["addressee"] = _addressee(lines[title_at + 1:])
+    meta["kind"] = _kind(meta["title"])
     return {k: v for k, v in meta.items() if v}
 
 
@@ -137,3 +212,19 @@ def heading_path_at(marks: list[tuple[int, int, str]], offset: int) -> list[str]
         for deeper in [lv for lv in path if lv > level]:
             del path[deeper]
     return [path[lv] for lv in sorted(path)]
+
+
+def merged_marks(text: str, declared: list | None) -> list[tuple[int, int, str]]:
+    """Headings the format declares (HTML `<h2>`, Word styles, Markdown `#`) with the numbered
+    headings of official documents (`一、`, `(一)`, `1.`) nested below the deepest declared level.
+
+    A web page often marks up only its title and writes `一、总体要求` as a plain paragraph, so
+    both kinds count; a numbered line that is itself a declared heading is counted once.
+    """
+    declared_marks = [(int(o), int(lv), str(h)[:MAX_HEADING_CHARS]) for o, lv, h in declared or []]
+    if not declared_marks:
+        return heading_marks(text)
+    depth = max(lv for _, lv, _ in declared_marks)
+    taken = {o for o, _, _ in declared_marks}
+    numbered = [(o, lv + depth, h) for o, lv, h in heading_marks(text) if o not in taken]
+    return sorted(declared_marks + numbered)

@@ -1,18 +1,44 @@
-"""Files on disk to `Document`s: discovery, decoding, and per-file errors."""
+"""Files on disk to `Document`s: discovery, format dispatch, metadata, and per-file errors."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from index.clean import extract_metadata
+from index.extract import Extracted, LoadError
+from index.extract.text import decode, extract_markdown, extract_text
 from index.types import Document
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+__all__ = ["LoadError", "decode", "discover", "load_file", "load_paths", "SUPPORTED_SUFFIXES"]
 
 
-class LoadError(Exception):
-    """A file that cannot become a document; the message says why."""
+def _html(data: bytes) -> Extracted:
+    from index.extract.html import extract_html  # selectolax, only when a page is loaded
+
+    return extract_html(data)
+
+
+def _pdf(data: bytes) -> Extracted:
+    from index.extract.pdf import extract_pdf
+
+    return extract_pdf(data)
+
+
+def _docx(data: bytes) -> Extracted:
+    from index.extract.docx import extract_docx
+
+    return extract_docx(data)
+
+
+# Suffix to (format recorded in meta["format"], extractor).
+FORMATS: dict[str, tuple[str, Callable[[bytes], Extracted]]] = {
+    ".txt": ("txt", extract_text), ".md": ("md", extract_markdown),
+    ".html": ("html", _html), ".htm": ("html", _html),
+    ".pdf": ("pdf", _pdf), ".docx": ("docx", _docx),
+}
+SUPPORTED_SUFFIXES = tuple(FORMATS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,38 +93,28 @@ def _add(found: dict[str, SourceFile], errors: list[FileError], source: SourceFi
     found[source.doc_id] = source
 
 
-def decode(data: bytes) -> str:
-    """Decode UTF-8 (BOM stripped) or GB18030/GBK; refuse binary and empty content."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data.strip():
-        raise LoadError("file is empty")
-    if b"\x00" in data[:8192]:
-        raise LoadError("file looks binary (contains NUL bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # GB18030 is a superset of GBK and GB2312, so one attempt covers all three.
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise LoadError("not valid UTF-8 or GB18030 text") from None
-
-
 def content_hash(text: str) -> str:
     """Stable hash of a document's text, used to detect changed files."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_file(source: SourceFile) -> Document:
-    """Read and decode one file into a Document with extracted metadata."""
+    """Read one file, extract its text by format, and attach metadata."""
     try:
         data = source.path.read_bytes()
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
-    text = decode(data)
+    if not data.strip():
+        raise LoadError("file is empty")
+    fmt, extract = FORMATS[source.path.suffix.lower()]
+    extracted = extract(data)
+    text = extracted.text
     meta = extract_metadata(text)
+    meta["format"] = fmt
+    if extracted.headings:
+        meta["heading_marks"] = [list(mark) for mark in extracted.headings]
+    if extracted.page_starts:
+        meta["page_starts"] = list(extracted.page_starts)
     meta["source_path"] = str(source.path)
     meta["content_hash"] = content_hash(text)
     return Document(id=source.doc_id, text=text, meta=meta)
@@ -113,4 +129,7 @@ def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
             docs.append(load_file(source))
         except LoadError as exc:
             errors.append(FileError(str(source.path), str(exc)))
+        except Exception as exc:  # a parser bug on one odd file must not stop the batch
+            errors.append(FileError(str(source.path), f"cannot extract text "
+                                    f"({type(exc).__name__}: {exc})"))
     return docs, errors

@@ -263,6 +263,45 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from None
 
 
+def _documents(gen: Path) -> dict[str, Document]:
+    return {rec["id"]: Document(id=rec["id"], text=rec["text"], meta=rec["meta"])
+            for rec in _read_jsonl(gen / "documents.jsonl")}
+
+
+def load_documents(index_dir: Path) -> dict[str, Document]:
+    """The live generation's documents alone: no vectors, no BM25, no embedder needed."""
+    gen = current_generation(index_dir)
+    manifest = read_manifest(index_dir, gen)
+    check_compatible(manifest, None, index_dir)
+    verify_files(gen, manifest, full=False)  # sizes only: cheap, and catches a truncated file
+    return _documents(gen)
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def index_stats(index_dir: Path) -> dict[str, Any]:
+    """What the live generation holds and what the directory costs on disk."""
+    gen = current_generation(index_dir)
+    manifest = read_manifest(index_dir, gen)
+    documents = load_documents(index_dir)
+    formats: dict[str, int] = {}
+    for doc in documents.values():
+        fmt = doc.meta.get("format", "txt")  # indexes from before formats were recorded
+        formats[fmt] = formats.get(fmt, 0) + 1
+    return {
+        "index": str(index_dir), "generation": gen.name,
+        "created_at": manifest.get("created_at"), "format_version": manifest.get("format_version"),
+        "embedder": manifest.get("embedder"), "chunker": manifest.get("chunker"),
+        "documents": len(documents), "chunks": manifest.get("counts", {}).get("chunks"),
+        "characters": sum(len(d.text) for d in documents.values()),
+        "formats": dict(sorted(formats.items())),
+        "generation_bytes": _dir_bytes(gen), "total_bytes": _dir_bytes(index_dir),
+        "generations": len(list(index_dir.glob("gen-*"))),
+    }
+
+
 def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = False) -> LoadedIndex:
     """Load the live generation; checks compatibility and file sizes (and checksums if `verify`)."""
     from index.lexical import BM25Index
@@ -271,9 +310,7 @@ def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = F
     manifest = read_manifest(index_dir, gen)
     check_compatible(manifest, embedder_id, index_dir)
     verify_files(gen, manifest, full=verify)
-    documents = {}
-    for rec in _read_jsonl(gen / "documents.jsonl"):
-        documents[rec["id"]] = Document(id=rec["id"], text=rec["text"], meta=rec["meta"])
+    documents = _documents(gen)
     chunks, hashes = [], []
     for rec in _read_jsonl(gen / "chunks.jsonl"):
         doc = documents.get(rec["doc_id"])

@@ -1,6 +1,7 @@
 """Core data crossing stage boundaries: documents and their chunks."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,13 @@ class Document:
     id: str
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding `offset`, for paged formats (PDF); None for the others."""
+        starts = self.meta.get("page_starts")
+        if not starts:
+            return None
+        return max(1, bisect_right(starts, offset))
 
 
 @dataclass(frozen=True, slots=True)

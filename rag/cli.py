@@ -93,28 +93,35 @@ def _open_service(settings):
     return RagService(settings, embedder)
 
 
-def _print_answer(answer) -> None:
+def _print_answer(answer, documents) -> None:
     typer.echo(answer.text)
     if answer.citations:
         typer.echo("\nSources:")
         for c in answer.citations:
-            typer.echo(f"  [{c.n}] {c.title} — {c.doc_id} [{c.start}–{c.end}]")
+            page = documents[c.doc_id].page_at(c.start) if c.doc_id in documents else None
+            typer.echo(f"  [{c.n}] {c.title} — {c.doc_id}{_page(page)} [{c.start}–{c.end}]")
     else:
         typer.echo("\nClosest passages:")
         for h in answer.hits:
             _print_hit(h)
 
 
+def _page(page: int | None) -> str:
+    """` 第N页` for a span in a paged document (PDF), else nothing."""
+    return f" 第{page}页" if page else ""
+
+
 def _print_hit(hit) -> None:
     c = hit.chunk
     snippet = " ".join(c.text.split())
     snippet = snippet[:80] + ("…" if len(snippet) > 80 else "")
-    typer.echo(f"  {hit.rank}. {c.meta.get('title', '')} — {c.doc_id} [{c.start}–{c.end}] "
-               f"score {hit.score:.4f}\n     {snippet}")
+    typer.echo(f"  {hit.rank}. {c.meta.get('title', '')} — {c.doc_id}{_page(c.meta.get('page'))} "
+               f"[{c.start}–{c.end}] score {hit.score:.4f}\n     {snippet}")
 
 
 @app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md)."),
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md, .html, "
+                                              ".pdf, .docx)."),
            index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
     """Add new files and replace changed ones; unchanged files are not re-embedded."""
     with _handled():
@@ -160,7 +167,7 @@ def ask(question: str = typer.Argument(..., help="The question, in Chinese or En
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            _print_answer(answer)
+            _print_answer(answer, service.index.documents)
 
 
 @app.command()
@@ -240,6 +247,115 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
             else:
                 _err(f"gate on {verdict['config']} failed: " + "; ".join(verdict["failures"]))
                 raise typer.Exit(EXIT_PARTIAL)
+
+
+# --- rag docs, rag index: read an index without a question ------------------------------------
+
+docs_app = typer.Typer(no_args_is_help=True, help="The documents of an index.")
+index_app = typer.Typer(no_args_is_help=True, help="Inspect and check an index directory.")
+app.add_typer(docs_app, name="docs")
+app.add_typer(index_app, name="index")
+
+# Structure for the chunker, not metadata a reader wants in a listing line.
+_STRUCTURE_KEYS = ("heading_marks", "page_starts")
+
+
+def _index_dir(index: Optional[Path]) -> Path:
+    """--index, RAG_INDEX, or the default index of the configured embedder; never builds one."""
+    settings = _settings(index)
+    if settings.index is not None:
+        return settings.index
+    from rag.service import embedder_from
+
+    return settings.index_dir(embedder_from(settings).id)
+
+
+@docs_app.command("list")
+def docs_list(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Every document: doc_id, title and metadata (JSON: an array of {doc_id, title, meta})."""
+    with _handled():
+        from index.store import load_documents
+
+        docs = load_documents(_index_dir(index))
+        if as_json:
+            typer.echo(json.dumps([{"doc_id": d.id, "title": d.meta.get("title", ""),
+                                    "meta": d.meta} for d in docs.values()],
+                                  ensure_ascii=False))
+            return
+        for d in docs.values():
+            facts = " · ".join(str(d.meta[k]) for k in ("kind", "publisher", "date") if k in d.meta)
+            typer.echo(f"{d.id}\t{d.meta.get('title', '')}" + (f"\t{facts}" if facts else ""))
+
+
+@docs_app.command("show")
+def docs_show(doc_id: str = typer.Argument(..., help="A doc_id from `rag docs list`."),
+              index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """One document: its metadata, headings and chunks (JSON adds the full text)."""
+    with _handled():
+        from index.store import load_index
+
+        target = _index_dir(index)
+        loaded = load_index(target)
+        doc = loaded.documents.get(doc_id)
+        if doc is None:
+            _err(f"no document {doc_id!r} in {target}; `rag docs list` shows the ids")
+            raise typer.Exit(EXIT_INPUT)
+        chunks = [c for c in loaded.chunks if c.doc_id == doc_id]
+        if as_json:
+            typer.echo(json.dumps({
+                "doc_id": doc.id, "title": doc.meta.get("title", ""), "meta": doc.meta,
+                "characters": len(doc.text), "text": doc.text,
+                "chunks": [{"id": c.id, "start": c.start, "end": c.end, **c.meta} for c in chunks],
+            }, ensure_ascii=False))
+            return
+        typer.echo(doc.id)
+        for key, value in doc.meta.items():
+            if key not in _STRUCTURE_KEYS:
+                typer.echo(f"  {key}: {value}")
+        pages = f", {len(doc.meta['page_starts'])} pages" if doc.meta.get("page_starts") else ""
+        typer.echo(f"  {len(doc.text)} characters, {len(chunks)} chunks{pages}")
+        for _, level, heading in doc.meta.get("heading_marks", []):
+            typer.echo(f"  {'  ' * level}{heading}")
+
+
+@index_app.command("stats")
+def index_stats(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Documents, chunks, characters, formats, embedder and size on disk of the live generation."""
+    with _handled():
+        from index.store import index_stats as stats_of
+
+        stats = stats_of(_index_dir(index))
+        if as_json:
+            typer.echo(json.dumps(stats, ensure_ascii=False))
+            return
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in stats["formats"].items())
+        typer.echo(f"{stats['index']} ({stats['generation']}, built {stats['created_at']})\n"
+                   f"  {stats['documents']} documents ({formats}), {stats['chunks']} chunks, "
+                   f"{stats['characters']} characters\n"
+                   f"  embedder {stats['embedder']['id']} ({stats['embedder']['dim']} dims), "
+                   f"chunker {stats['chunker']}\n"
+                   f"  {_size(stats['generation_bytes'])} live, "
+                   f"{_size(stats['total_bytes'])} with {stats['generations']} generation(s) kept")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+@index_app.command("verify")
+def index_verify(index: Optional[Path] = IndexOpt) -> None:
+    """Check every file against the manifest's size and sha256, and every chunk's span.
+
+    Exit 0 when the index is sound, 3 (with the first problem on stderr) when it is not.
+    """
+    with _handled():
+        from index.store import load_index
+
+        target = _index_dir(index)
+        loaded = load_index(target, verify=True)
+        typer.echo(f"ok: {target} {loaded.path.name}: {len(loaded.manifest['files'])} files match "
+                   f"their checksums; {len(loaded.documents)} documents, {len(loaded.chunks)} "
+                   "chunks")
 
 
 def main() -> None:

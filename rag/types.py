@@ -17,8 +17,11 @@ class Hit:
 
     def to_dict(self) -> dict:
         c = self.chunk
-        return {"doc_id": c.doc_id, "chunk_id": c.id, "start": c.start, "end": c.end,
-                "score": round(float(self.score), 6), "text": c.text}
+        out = {"doc_id": c.doc_id, "chunk_id": c.id, "start": c.start, "end": c.end,
+               "score": round(float(self.score), 6), "text": c.text}
+        if "page" in c.meta:  # paged documents (PDF) only, so a citation can say 第N页
+            out["page"] = c.meta["page"]
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,32 +127,34 @@ def test_doc_id_of_a_deeper_folder_and_of_a_named_file():
     assert sources == [SourceFile(DOC_004, "004_f07454981927e40f.txt")]
 
 
-def test_discover_takes_txt_and_md_and_ignores_other_files(tmp_path):
+def test_discover_takes_supported_formats_and_ignores_other_files(tmp_path):
     for name in ["a.txt", "b.md", "C.TXT", "D.Md", "sub/deeper/e.txt", "x.pdf", "y.docx",
-                 "z.html", "noext", "t.txt.bak", ".hidden.txt", ".git/config.md",
-                 "sub/.cache/f.txt"]:
+                 "z.html", "w.HTM", "noext", "t.txt.bak", "old.doc", "sheet.xlsx", "COPYRIGHT",
+                 ".hidden.txt", ".git/config.md", "sub/.cache/f.txt"]:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("内容", encoding="utf-8")
     sources, errors = discover([tmp_path])
     assert errors == []  # unsupported files inside a folder are skipped silently
     assert sorted(s.doc_id for s in sources) == ["C.TXT", "D.Md", "a.txt", "b.md",
-                                                 "sub/deeper/e.txt"]
+                                                 "sub/deeper/e.txt", "w.HTM", "x.pdf", "y.docx",
+                                                 "z.html"]
     assert all(s.path == tmp_path / s.doc_id for s in sources)
-    assert SUPPORTED_SUFFIXES == (".txt", ".md")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 
 
 def test_discover_reports_missing_paths_and_unsupported_named_files(tmp_path):
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    doc = tmp_path / "report.doc"
+    doc.write_bytes(b"\xd0\xcf\x11\xe0")
     bare = tmp_path / "README"
     bare.write_text("x", encoding="utf-8")
     missing = tmp_path / "nope"
-    sources, errors = discover([pdf, bare, missing])
+    sources, errors = discover([doc, bare, missing])
     assert sources == []
+    supported = ".txt, .md, .html, .htm, .pdf, .docx"
     assert errors == [
-        FileError(str(pdf), "unsupported file type '.pdf'; supported: .txt, .md"),
-        FileError(str(bare), "unsupported file type '(none)'; supported: .txt, .md"),
+        FileError(str(doc), f"unsupported file type '.doc'; supported: {supported}"),
+        FileError(str(bare), f"unsupported file type '(none)'; supported: {supported}"),
         FileError(str(missing), "no such file or directory"),
     ]
 
