@@ -217,6 +217,14 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
             raise typer.Exit(EXIT_INPUT)
         configs = [CONFIGS[c] for c in (config or CONFIGS)]
         base = _open_service(_settings(index))
+        missing = sorted({ev.doc_id for g in golds for ev in g.evidence
+                          if ev.doc_id not in base.index.documents})
+        if missing:
+            # Otherwise those questions would silently drop out of hit@k.
+            _err(f"{len(missing)} evidence document(s) are not in {base.index_dir}, e.g. "
+                 f"{missing[0]}; build the index from the folder the gold doc_ids are "
+                 "relative to")
+            raise typer.Exit(EXIT_INPUT)
 
         def service_for(cfg):
             settings = base.settings.model_copy(update=cfg.overrides)

@@ -98,7 +98,10 @@ def test_rag_eval_cli_runs_one_config_and_rejects_bad_arguments(sample_index, tm
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "shipped" in ok.stdout and (out / "report.json").exists()
+    stray = tmp_path / "stray.jsonl"
+    stray.write_text(line.replace("cq-sti/004_", "elsewhere/004_") + "\n", encoding="utf-8")
     for args, words in ((["--config", "nope"], "unknown configuration"),
+                        (["--gold", str(stray)], "not in"),
                         (["--gold", str(tmp_path / "missing.jsonl")], "cannot read gold file")):
         bad = subprocess.run([RAG, "eval", "--index", str(sample_index), "--out", str(out),
                               *args], capture_output=True, text=True, timeout=300)
