@@ -91,17 +91,25 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def document_from_bytes(data: bytes, doc_id: str, source: str) -> Document:
+    """Decode a file's bytes into a Document with extracted metadata; LoadError if not text.
+
+    `source` is recorded as `meta["source_path"]`: a path for files on disk, a label for uploads.
+    """
+    text = decode(data)
+    meta = extract_metadata(text)
+    meta["source_path"] = source
+    meta["content_hash"] = content_hash(text)
+    return Document(id=doc_id, text=text, meta=meta)
+
+
 def load_file(source: SourceFile) -> Document:
     """Read and decode one file into a Document with extracted metadata."""
     try:
         data = source.path.read_bytes()
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
-    text = decode(data)
-    meta = extract_metadata(text)
-    meta["source_path"] = str(source.path)
-    meta["content_hash"] = content_hash(text)
-    return Document(id=source.doc_id, text=text, meta=meta)
+    return document_from_bytes(data, source.doc_id, str(source.path))
 
 
 def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
