@@ -31,7 +31,8 @@ _ELLIPSIS_END = re.compile(r"(?:的呢|呢|又如何|又怎样|怎么样|如何)
 _TIME = re.compile(r"(?:截至|截止|到)?(?:(?:19|20)\d{2}年(?:底|末|初|上半年|下半年|[一二三四]季度末?)?"
                    r"|(?:19|20)\d{2}(?=[,，\s])|去年|今年|前年)")
 _TIME_ONLY = re.compile(rf"^(?:{_TIME.pattern})$")
-_PRONOUN = re.compile(r"(?:这个|这些|这项|这一|那个|那些|该|此|本)(?=[\u4e00-\u9fff])")
+# Only at the start of a turn: inside a sentence 该/此 are parts of words (应该, 因此).
+_PRONOUN = re.compile(r"^(?:这个|这些|这项|这一|那个|那些|该|此)(?=[\u4e00-\u9fff])")
 _BARE_PRONOUN = re.compile(r"^(?:其|它们的|它的|它们|它)")
 _DOC_NO = re.compile(r"第\d+号")
 _COUNT = re.compile(r"^[一二两三四五六七八九十几\d]+[个家项名所条支位]$")
@@ -48,7 +49,10 @@ _BOUNDARY_WORDS = frozenset("""
 累计 培育 设立 建立 组建 成立 发放 实施 引进 建设 建成 支持 扩大 达到 增长 同比 提出 提到 获得
 推动 打造 新增 投入 开展 聚焦 选派 安排 整合 签订 评审 审议 通过 排 排名 居 组织 举办 出台 创建
 计划 要求 鼓励 推广 布局 依托 围绕 服务 参与 认定 突破 力争 预计 截至 截止 到 今年 去年
+家 个 项 名 所 条 支 位 亿元 万元 元 亿 万 万人 余 近 超 约
 """.split())
+# A fragment that names an amount asks 「是多少」 whatever the previous question asked.
+_QUANTITY_NOUN = re.compile(r"(?:规模|金额|数量|面积|总额|比例|占比|人数|投资|投入|多少)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +100,13 @@ def follow_up(previous: str, turn: str, previous_answer: str = "") -> Rewrite:
     if _TIME_ONLY.match(core):
         return Rewrite(turn, _replace_time(previous, core), "time")
     if "的" in core or rule == "pronoun":
-        return Rewrite(turn, _with_time(core + _predicate(previous), previous), rule or "phrase")
+        return Rewrite(turn, _with_time(core + _predicate(previous, core), previous), rule or "phrase")
     for name, finder in (("suffix", _suffix_span), ("prefix", _prefix_span)):
         span = finder(previous, core)
         if span is not None:
             start, end = span
             return Rewrite(turn, previous[:start] + core + previous[end:], name)
-    return Rewrite(turn, _with_time(core + _predicate(previous), previous), "append")
+    return Rewrite(turn, _with_time(core + _predicate(previous, core), previous), "append")
 
 
 def _punctuate(core: str, turn: str) -> str:
@@ -110,8 +114,10 @@ def _punctuate(core: str, turn: str) -> str:
     return core + (tail.group(0).strip() if tail else "")
 
 
-def _predicate(question: str) -> str:
+def _predicate(question: str, fragment: str = "") -> str:
     """「…是多少？」: the part of a question from its question word (with copula) to the end."""
+    if _QUANTITY_NOUN.search(fragment):
+        return "是多少？"
     match = _PREDICATE.search(question)
     return question[match.start():] if match else "是什么？"
 
