@@ -3,8 +3,10 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: demo test eval clean
+.PHONY: demo serve ask test browser eval clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
@@ -14,14 +16,28 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-demo: $(BIN)/.installed
+# The service on the bundled corpus: API, OpenAI-compatible chat and the chat page.
+demo serve: $(BIN)/.installed
+	$(BIN)/rag serve --host $(HOST) --port $(PORT)
+
+ask: $(BIN)/.installed
 	$(BIN)/rag ask "$(QUESTION)"
 
-test: $(BIN)/.installed
+# Debian's chromium, its driver and a CJK font for the chat-page test; skipped if already there
+# (apt-get needs root, as on CI; elsewhere the browser test says why it is skipped).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium chromium-driver fonts-wqy-microhei >/dev/null; \
+		else echo "browser: not root, chromium not installed; the browser test will skip"; fi; \
+	fi
+
+test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest -q
 
 eval: $(BIN)/.installed
 	$(BIN)/rag eval --out eval/out
 
 clean:
-	rm -rf $(VENV) .rag eval/out
+	rm -rf $(VENV) .rag eval/out tests/artifacts

@@ -14,8 +14,8 @@ from index.chunking import ChunkerParams, chunk_document
 from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
-from index.store import (FaissStore, IndexNotFound, LoadedIndex, NothingToIndex, load_index,
-                         save_index, writer_lock)
+from index.store import (FaissStore, IndexError_, IndexNotFound, LoadedIndex, NothingToIndex,
+                         load_index, save_index, writer_lock)
 from index.types import Chunk, Document
 
 EMBED_BATCH = 16
@@ -104,9 +104,20 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
     nothing: an indexed copy of it stays as it was. An index built with another embedder is
     refused (IndexMismatch) rather than silently mixed.
     """
-    report = IngestReport(index_path=str(index_dir))
     t0 = time.perf_counter()
-    new_docs, report.errors = load_paths(paths)
+    new_docs, errors = load_paths(paths)
+    report = ingest_documents(new_docs, index_dir, embedder, params, progress,
+                              sources=", ".join(str(p) for p in paths), t0=t0)
+    report.errors = errors + report.errors  # load failures first, then repeated texts
+    return report
+
+
+def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedder,
+                     params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
+                     sources: str = "the given documents", t0: float | None = None) -> IngestReport:
+    """`ingest` for documents already in memory (an HTTP upload): same matching and reuse."""
+    report = IngestReport(index_path=str(index_dir))
+    t0 = time.perf_counter() if t0 is None else t0
     report.timings_s["load"] = time.perf_counter() - t0
     with writer_lock(index_dir):
         old = _previous(index_dir, embedder)
@@ -124,8 +135,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         t1 = time.perf_counter()
         ordered = [docs[k] for k in sorted(docs)]
         if not ordered:
-            raise NothingToIndex("no loadable document in "
-                                 + ", ".join(str(p) for p in paths))
+            raise NothingToIndex(f"no loadable document in {sources}")
         chunks: list[Chunk] = [c for d in ordered for c in chunk_document(d, params)]
         texts = [c.indexed_text() for c in chunks]
         hashes = [embed_hash(embedder.id, t) for t in texts]
@@ -148,18 +158,50 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         report.embedded, report.reused = len(todo), len(chunks) - len(todo)
 
         t3 = time.perf_counter()
-        manifest = {
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "embedder": {"id": embedder.id, "dim": embedder.dim},
-            "chunker": params.to_dict(),
-            "documents": {d.id: {"content_hash": d.meta["content_hash"],
-                                 "title": d.meta.get("title", "")} for d in ordered},
-            "counts": {"documents": len(ordered), "chunks": len(chunks)},
-        }
-        save_index(index_dir, manifest=manifest, documents=ordered, chunks=chunks,
-                   embed_hashes=hashes, dense=FaissStore.build(vectors, embedder.dim),
-                   bm25=BM25Index.build(texts))
+        _save(index_dir, embedder, params.to_dict(), ordered, chunks, hashes, vectors)
         report.timings_s["save"] = time.perf_counter() - t3
         report.documents, report.chunks = len(ordered), len(chunks)
         report.timings_s["total"] = time.perf_counter() - t0
         return report
+
+
+def _save(index_dir: Path, embedder: Embedder, chunker: dict, documents: list[Document],
+          chunks: list[Chunk], hashes: list[str], vectors: np.ndarray) -> Path:
+    """Write one generation (manifest, FAISS, BM25) and make it live; caller holds the lock."""
+    manifest = {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "embedder": {"id": embedder.id, "dim": embedder.dim},
+        "chunker": chunker,
+        "documents": {d.id: {"content_hash": d.meta["content_hash"],
+                             "title": d.meta.get("title", "")} for d in documents},
+        "counts": {"documents": len(documents), "chunks": len(chunks)},
+    }
+    return save_index(index_dir, manifest=manifest, documents=documents, chunks=chunks,
+                      embed_hashes=hashes, dense=FaissStore.build(vectors, embedder.dim),
+                      bm25=BM25Index.build([c.indexed_text() for c in chunks]))
+
+
+class UnknownDocument(IndexError_):
+    """A doc_id that the index does not hold."""
+
+
+def delete_documents(doc_ids: list[str], index_dir: Path, embedder: Embedder) -> Path:
+    """Write a new generation without `doc_ids` and make it live; returns the generation.
+
+    The remaining chunks and their vectors are kept exactly as they are (no re-chunking, no
+    embedding); only BM25 is rebuilt, because its IDF depends on the whole collection.
+    UnknownDocument if an id is not indexed; NothingToIndex if no document would remain.
+    """
+    with writer_lock(index_dir):
+        old = load_index(index_dir, embedder_id=embedder.id)
+        missing = [d for d in doc_ids if d not in old.documents]
+        if missing:
+            raise UnknownDocument(f"no document {missing[0]!r} in {index_dir}")
+        gone = set(doc_ids)
+        documents = [d for k, d in sorted(old.documents.items()) if k not in gone]
+        if not documents:
+            raise NothingToIndex(f"deleting {', '.join(doc_ids)} would leave {index_dir} empty")
+        rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in gone]
+        vectors = old.dense.vectors()[rows] if rows else np.zeros((0, embedder.dim), np.float32)
+        return _save(index_dir, embedder, old.manifest.get("chunker", {}), documents,
+                     [old.chunks[i] for i in rows], [old.embed_hashes[i] for i in rows], vectors)

@@ -36,6 +36,11 @@ def _jieba():
     return jieba
 
 
+def cut(text: str) -> list[str]:
+    """jieba's precise-mode words of `text` as written: they concatenate back to `text`."""
+    return _jieba().lcut(text)
+
+
 def tokenize(text: str) -> list[str]:
     """Search-mode jieba tokens of the normalised text, without stopwords and punctuation."""
     tokens = _jieba().lcut_for_search(normalise(text))

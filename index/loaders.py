@@ -98,15 +98,19 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_file(source: SourceFile) -> Document:
-    """Read one file, extract its text by format, and attach metadata."""
-    try:
-        data = source.path.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
+def document_from_bytes(data: bytes, doc_id: str, source: str) -> Document:
+    """Extract a file's text by the format its doc_id's suffix names, and attach metadata.
+
+    LoadError if the file is empty, of an unsupported type, or not text. `source` is recorded as
+    `meta["source_path"]`: a path for files on disk, a label for uploads.
+    """
+    suffix = Path(doc_id).suffix.lower()
+    if suffix not in FORMATS:
+        raise LoadError(f"unsupported file type {suffix or '(none)'!r}; supported: "
+                        f"{', '.join(SUPPORTED_SUFFIXES)}")
     if not data.strip():
         raise LoadError("file is empty")
-    fmt, extract = FORMATS[source.path.suffix.lower()]
+    fmt, extract = FORMATS[suffix]
     extracted = extract(data)
     text = extracted.text
     meta = extract_metadata(text)
@@ -115,9 +119,18 @@ def load_file(source: SourceFile) -> Document:
         meta["heading_marks"] = [list(mark) for mark in extracted.headings]
     if extracted.page_starts:
         meta["page_starts"] = list(extracted.page_starts)
-    meta["source_path"] = str(source.path)
+    meta["source_path"] = source
     meta["content_hash"] = content_hash(text)
-    return Document(id=source.doc_id, text=text, meta=meta)
+    return Document(id=doc_id, text=text, meta=meta)
+
+
+def load_file(source: SourceFile) -> Document:
+    """Read one file, extract its text by format, and attach metadata."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
+    return document_from_bytes(data, source.doc_id, str(source.path))
 
 
 def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:

@@ -334,7 +334,7 @@ def make_citation(n: int, doc: Document, start: int, end: int) -> Citation:
     """A citation whose quote is cut from the document and checked, never copied from elsewhere."""
     quote = doc.text[start:end]
     citation = Citation(n=n, doc_id=doc.id, title=doc.meta.get("title", ""), start=start,
-                        end=end, quote=quote)
+                        end=end, quote=quote, page=doc.page_at(start))
     if not quote or doc.text[citation.start:citation.end] != citation.quote:
         raise AssertionError(f"citation {n} does not match {doc.id}[{start}:{end}]")
     return citation

@@ -93,30 +93,10 @@ def _open_service(settings):
     return RagService(settings, embedder)
 
 
-def _print_answer(answer, documents) -> None:
-    typer.echo(answer.text)
-    if answer.citations:
-        typer.echo("\nSources:")
-        for c in answer.citations:
-            page = documents[c.doc_id].page_at(c.start) if c.doc_id in documents else None
-            typer.echo(f"  [{c.n}] {c.title} — {c.doc_id}{_page(page)} [{c.start}–{c.end}]")
-    else:
-        typer.echo("\nClosest passages:")
-        for h in answer.hits:
-            _print_hit(h)
+def _print_answer(answer) -> None:
+    from rag.render import answer_text
 
-
-def _page(page: int | None) -> str:
-    """` 第N页` for a span in a paged document (PDF), else nothing."""
-    return f" 第{page}页" if page else ""
-
-
-def _print_hit(hit) -> None:
-    c = hit.chunk
-    snippet = " ".join(c.text.split())
-    snippet = snippet[:80] + ("…" if len(snippet) > 80 else "")
-    typer.echo(f"  {hit.rank}. {c.meta.get('title', '')} — {c.doc_id}{_page(c.meta.get('page'))} "
-               f"[{c.start}–{c.end}] score {hit.score:.4f}\n     {snippet}")
+    typer.echo(answer_text(answer))
 
 
 @app.command()
@@ -167,7 +147,7 @@ def ask(question: str = typer.Argument(..., help="The question, in Chinese or En
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
-            _print_answer(answer, service.index.documents)
+            _print_answer(answer)
 
 
 @app.command()
@@ -184,8 +164,70 @@ def search(query: str = typer.Argument(..., help="Search text."),
                                    "timings_ms": {k_: round(v, 3) for k_, v in timings.items()}},
                                   ensure_ascii=False))
         else:
+            from rag.render import hit_line
+
             for hit in hits:
-                _print_hit(hit)
+                typer.echo(hit_line(hit))
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+          port: int = typer.Option(8000, "--port", min=1, max=65535),
+          index: Optional[Path] = IndexOpt) -> None:
+    """Run the HTTP API and chat page (uvicorn); the index is loaded once, at startup."""
+    with _handled():
+        import uvicorn
+
+        from api.app import create_app
+
+        settings = _settings(index)
+        # Build the bundled-corpus index here, with a progress bar, rather than in the lifespan.
+        service = _open_service(settings)
+        typer.echo(f"rag: serving {service.index_dir} on http://{host}:{port}/ "
+                   f"(API docs at /docs)", err=True)
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def chat(index: Optional[Path] = IndexOpt,
+         k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to use.")) -> None:
+    """A conversation in the terminal: follow-ups such as 「那科技型企业呢？」 keep the context."""
+    with _handled():
+        from rag.render import sources_text
+        from rag.service import QuestionError
+
+        service = _open_service(_settings(index))
+        turns: list[str] = []
+        answers: list[str] = []
+        typer.echo("Ask a question (an empty line or Ctrl-D ends the conversation).", err=True)
+        while True:
+            try:
+                line = input("> ")
+            except EOFError:
+                break
+            if not line.strip():
+                break
+            try:
+                rewrite, answer = service.converse([*turns, line], answers)
+            except QuestionError as exc:
+                _err(str(exc))
+                continue
+            turns.append(line)
+            answers.append(answer.text)
+            if rewrite.question != line.strip():
+                typer.echo(f"({rewrite.question})")
+            _stream(answer.text)
+            typer.echo(f"\n{sources_text(answer)}\n")
+
+
+def _stream(text: str) -> None:
+    """Print an answer piece by piece, as the chat endpoint streams it."""
+    from rag.render import answer_pieces
+
+    for piece in answer_pieces(text):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
 
 
 @app.command("eval")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     answer_checks: list[Literal["unit", "focus", "date", "year", "place"]] = Field(
         ["unit", "focus", "date", "year", "place"],
         description="what an answer sentence must hold (rag/answer.py ANSWER_CHECKS); JSON list")
+
+    # HTTP service (`rag serve`). Limits keep one request from tying up the two-core machine.
+    api_key: SecretStr | None = Field(None, description="if set, every route but /healthz needs "
+                                      "`Authorization: Bearer <key>`")
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="JSON request bodies")
+    max_messages: int = Field(50, ge=1, description="messages in one chat request")
+    max_upload_bytes: int = Field(2 * 1024 * 1024, ge=1, description="one uploaded document")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by "
+                                    "CORS; empty (the default) sends no CORS headers")
 
     def index_dir(self, embedder_id: str = "") -> Path:
         """The configured index, or the default one (bundled corpus) for this embedder.

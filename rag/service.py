@@ -1,15 +1,20 @@
 """`RagService`: loads an index and an embedder once, then answers questions."""
 from __future__ import annotations
 
+import re
+import threading
 import time
-from pathlib import Path
+import unicodedata
+from pathlib import Path, PurePosixPath
 
-from index.build import IngestReport, Progress, ingest
+from index.build import (IngestReport, Progress, delete_documents, ingest, ingest_documents)
 from index.chunking import ChunkerParams
 from index.embedding import Embedder, make_embedder
-from index.store import load_index
+from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
+from index.store import LoadedIndex, load_index
 from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
+from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
 from rag.query import analyse, with_groups
 from rag.retrieve import FusionParams, retrieve
@@ -18,6 +23,30 @@ from rag.types import Answer, Hit
 
 class QuestionError(ValueError):
     """A question the service refuses to process (empty, too long); the message says why."""
+
+
+class UploadError(ValueError):
+    """An uploaded file the service refuses (wrong type, not text); the message says why."""
+
+
+UPLOAD_FOLDER = "uploads"  # uploaded documents get doc_ids under this prefix
+
+
+def upload_doc_id(filename: str) -> str:
+    """A safe doc_id for an uploaded file name: `uploads/<name>`, never a path to follow.
+
+    Only the last path component is kept, and only word characters, `.` and `-` survive, so
+    `../../etc/x.txt` becomes `uploads/x.txt`; UploadError if nothing usable is left.
+    """
+    name = PurePosixPath(unicodedata.normalize("NFKC", filename).replace("\\", "/")).name
+    suffix = PurePosixPath(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UploadError(f"unsupported file type {suffix or '(none)'!r} for {filename!r}; "
+                          f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    stem = re.sub(r"[^\w.-]+", "_", name[: -len(suffix)]).strip("._-")[:100]
+    if not stem:
+        raise UploadError(f"the file name {filename!r} has no usable characters")
+    return f"{UPLOAD_FOLDER}/{stem}{suffix}"
 
 
 def embedder_from(settings: Settings) -> Embedder:
@@ -52,7 +81,10 @@ class RagService:
         self.settings = settings
         self.embedder = embedder or embedder_from(settings)
         self.index_dir = index_dir or settings.index_dir(self.embedder.id)
-        self.index = load_index(self.index_dir, embedder_id=self.embedder.id)
+        # Readers take `self.index` once per request; writers replace it with one assignment
+        # after the new generation is fully loaded, so a query sees the old index or the new.
+        self.index: LoadedIndex = load_index(self.index_dir, embedder_id=self.embedder.id)
+        self._write_lock = threading.Lock()
         self.fusion = FusionParams(mode=settings.retrieval, method=settings.fusion,
                                    candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
@@ -73,21 +105,22 @@ class RagService:
     def search(self, question: str, k: int | None = None,
                fusion: FusionParams | None = None) -> tuple[list[Hit], dict[str, float]]:
         """Passages only: (hits, timings in ms)."""
-        hits, timings, _, _ = self._retrieve(self.check_question(question), k, fusion)
+        hits, timings, _, _ = self._retrieve(self.index, self.check_question(question), k, fusion)
         return hits, timings
 
-    def _retrieve(self, question: str, k: int | None, fusion: FusionParams | None):
+    def _retrieve(self, index: LoadedIndex, question: str, k: int | None,
+                  fusion: FusionParams | None):
         fusion = fusion or self.fusion
         k = k or self.settings.top_k
         t0 = time.perf_counter()
         query = analyse(question)
         if query.english:
-            query = with_groups(query, expand_english(question, self.index.bm25.vocabulary))
+            query = with_groups(query, expand_english(question, index.bm25.vocabulary))
         vector = None
         if fusion.mode != "bm25" or query.english:
             vector = self.embedder.embed_queries([question])[0]
         t1 = time.perf_counter()
-        hits = retrieve(self.index, query, vector, k, fusion)
+        hits = retrieve(index, query, vector, k, fusion)
         t2 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         return hits, timings, query, vector
@@ -96,16 +129,59 @@ class RagService:
             fusion: FusionParams | None = None) -> Answer:
         """A cited answer, or a refusal when the documents do not hold one."""
         question = self.check_question(question)
+        index = self.index  # one generation for the whole question
         t0 = time.perf_counter()
-        hits, timings, query, vector = self._retrieve(question, k, fusion)
+        hits, timings, query, vector = self._retrieve(index, question, k, fusion)
         t1 = time.perf_counter()
-        weights = self.index.bm25.idf(list(query.terms))
-        top_cosine = float(self.index.dense.search(vector, 1)[0][0]) \
-            if vector is not None and self.index.dense.size else 0.0
+        weights = index.bm25.idf(list(query.terms))
+        top_cosine = float(index.dense.search(vector, 1)[0][0]) \
+            if vector is not None and index.dense.size else 0.0
         text, answerable, citations = self.assembler.assemble(
-            query, hits, self.index.documents, weights, vector, top_cosine)
+            query, hits, index.documents, weights, vector, top_cosine)
         t2 = time.perf_counter()
         timings["assemble"] = (t2 - t1) * 1000
         timings["total"] = (t2 - t0) * 1000
         return Answer(question=question, text=text, answerable=answerable, citations=citations,
                       hits=hits, timings_ms=timings)
+
+    def converse(self, turns: list[str], answers: list[str] | None = None,
+                 k: int | None = None) -> tuple[Rewrite, Answer]:
+        """Answer the last of a conversation's user turns, rewritten into a standalone question.
+
+        The turn as typed is checked against the limits first, so a long follow-up is refused
+        even if its rewrite would be short.
+        """
+        if not turns:
+            raise QuestionError("the conversation has no user message")
+        self.check_question(turns[-1])
+        rewrite = standalone([t.strip() for t in turns], answers)
+        return rewrite, self.ask(rewrite.question, k=k)
+
+    def add_document(self, filename: str, data: bytes) -> tuple[str, IngestReport]:
+        """Index an uploaded file under `upload_doc_id(filename)`; new vectors only for new text.
+
+        The file name only names the document; nothing is written outside the index directory.
+        """
+        doc_id = upload_doc_id(filename)
+        try:
+            doc = document_from_bytes(data, doc_id, source=f"upload:{doc_id}")
+        except LoadError as exc:
+            raise UploadError(f"{filename!r}: {exc}") from None
+        with self._write_lock:
+            report = ingest_documents([doc], self.index_dir, self.embedder,
+                                      chunker_from(self.settings), sources=doc_id)
+            self._reload()
+        if report.errors:  # the same text is already indexed under another doc_id
+            raise UploadError(f"{filename!r}: {report.errors[0].reason}")
+        return doc_id, report
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove one document: a new generation without it, then the swap."""
+        with self._write_lock:
+            delete_documents([doc_id], self.index_dir, self.embedder)
+            self._reload()
+
+    def _reload(self) -> None:
+        # Load the new generation completely before the one assignment that readers observe.
+        fresh = load_index(self.index_dir, embedder_id=self.embedder.id)
+        self.index = fresh

@@ -34,10 +34,14 @@ class Citation:
     start: int
     end: int
     quote: str
+    page: int | None = None  # paged documents (PDF): the page where the span starts
 
     def to_dict(self) -> dict:
-        return {"n": self.n, "doc_id": self.doc_id, "title": self.title, "start": self.start,
-                "end": self.end, "quote": self.quote}
+        out = {"n": self.n, "doc_id": self.doc_id, "title": self.title, "start": self.start,
+               "end": self.end, "quote": self.quote}
+        if self.page is not None:
+            out["page"] = self.page
+        return out
 
 
 @dataclass(frozen=True, slots=True)
