@@ -141,7 +141,10 @@ def ask(question: str = typer.Argument(..., help="The question, in Chinese or En
         as_json: bool = JsonOpt) -> None:
     """Answer a question with sentence-level citations, or say that the documents hold none."""
     with _handled():
+        from rag.service import check_question
+
         settings = _settings(index)
+        check_question(question, settings.max_question_chars)  # before any index is built
         service = _open_service(settings)
         answer = service.ask(question, k=k)
         if as_json:
@@ -157,7 +160,11 @@ def search(query: str = typer.Argument(..., help="Search text."),
            as_json: bool = JsonOpt) -> None:
     """Passages only: fused dense and BM25 retrieval, best first."""
     with _handled():
-        service = _open_service(_settings(index))
+        from rag.service import check_question
+
+        settings = _settings(index)
+        check_question(query, settings.max_question_chars)  # before any index is built
+        service = _open_service(settings)
         hits, timings = service.search(query, k=k)
         if as_json:
             typer.echo(json.dumps({"query": query, "passages": [h.to_dict() for h in hits],

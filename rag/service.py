@@ -25,6 +25,20 @@ class QuestionError(ValueError):
     """A question the service refuses to process (empty, too long); the message says why."""
 
 
+def check_question(question: str | None, max_chars: int) -> str:
+    """The question stripped; QuestionError if it is empty or too long.
+
+    A function as well as a method, so the CLI can refuse a bad question before it loads (or
+    first builds) an index.
+    """
+    if question is None or not question.strip():
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question has {len(question)} characters; the limit is "
+                            f"{max_chars}")
+    return question.strip()
+
+
 class UploadError(ValueError):
     """An uploaded file the service refuses (wrong type, not text); the message says why."""
 
@@ -95,12 +109,7 @@ class RagService:
 
     def check_question(self, question: str) -> str:
         """Strip and validate a question; QuestionError if it cannot be asked."""
-        if question is None or not question.strip():
-            raise QuestionError("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise QuestionError(f"the question has {len(question)} characters; the limit is "
-                                f"{self.settings.max_question_chars}")
-        return question.strip()
+        return check_question(question, self.settings.max_question_chars)
 
     def search(self, question: str, k: int | None = None,
                fusion: FusionParams | None = None) -> tuple[list[Hit], dict[str, float]]:

@@ -61,6 +61,13 @@ def test_bad_questions_exit_2_with_one_line(sample_index, question, words):
     assert_clean_error(run("ask", question, "--index", str(sample_index)), 2, words)
 
 
+def test_an_empty_question_is_refused_before_the_default_index_is_built(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for command in ("ask", "search"):
+        assert_clean_error(run(command, "  ", env=env), 2, "empty")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_missing_index_exits_3_with_one_line(tmp_path):
     assert_clean_error(run("ask", QUESTION, "--index", str(tmp_path / "nope")), 3,
                        str(tmp_path / "nope"))
