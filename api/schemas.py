@@ -24,19 +24,32 @@ class ErrorResponse(BaseModel):
 
 # --- native API ---------------------------------------------------------------------------------
 
+_DATE = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+
+
 class Filters(BaseModel):
-    """Validated but not applied yet: retrieval always searches the whole index."""
+    """Which documents may answer; applied inside retrieval (rag/filters.py). Unset = no filter."""
 
     model_config = ConfigDict(extra="forbid")
-    doc_id_prefix: str | None = Field(None, max_length=300)
+    since: str | None = Field(None, pattern=_DATE, description="dated on or after YYYY[-MM[-DD]]")
+    until: str | None = Field(None, pattern=_DATE, description="dated on or before YYYY[-MM[-DD]]")
+    publisher: str | None = Field(None, max_length=200, description="publisher contains this")
+    kind: str | None = Field(None, max_length=20, description="复函, 函, 意见, 通知, 报告…")
+    doc_id_prefix: str | None = Field(None, max_length=300, description="doc_id starts so")
+
+    def to_filters(self):
+        from rag.filters import Filters as RagFilters
+
+        return RagFilters(since=self.since or "", until=self.until or "",
+                          publisher=self.publisher or "", kind=self.kind or "",
+                          doc_prefix=self.doc_id_prefix or "")
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(..., max_length=MAX_TEXT)
     k: int | None = Field(None, ge=1, le=100, description="passages to return")
-    filters: Filters | None = Field(None, description="accepted and validated, NOT applied "
-                                    "yet: the answer comes from the whole index")
+    filters: Filters | None = Field(None, description="only documents these admit may answer")
 
 
 class _PagedOut(BaseModel):

@@ -97,12 +97,19 @@ class FaissStore:
             return np.zeros((0, self._index.d), np.float32)
         return self._index.reconstruct_n(0, self.size)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, rows) of the k nearest chunks, best first; rows of -1 are padding."""
-        k = min(k, self.size)
+    def search(self, query: np.ndarray, k: int,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, rows) of the k nearest chunks, best first, among `allowed` rows if given."""
+        import faiss
+
+        k = min(k, self.size if allowed is None else len(allowed))
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        scores, rows = self._index.search(np.ascontiguousarray(query[None, :], np.float32), k)
+        params = None
+        if allowed is not None:  # searched inside FAISS, so k results come back when k exist
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
+        scores, rows = self._index.search(np.ascontiguousarray(query[None, :], np.float32), k,
+                                          params=params)
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep]
 

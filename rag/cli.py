@@ -134,19 +134,35 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
             raise typer.Exit(EXIT_PARTIAL)
 
 
+SinceOpt = typer.Option("", "--since", help="Only documents dated on or after (YYYY[-MM[-DD]]).")
+UntilOpt = typer.Option("", "--until", help="Only documents dated on or before (YYYY[-MM[-DD]]).")
+PublisherOpt = typer.Option("", "--publisher", help="Only documents whose publisher contains this.")
+KindOpt = typer.Option("", "--kind", help="Only documents of this kind (复函, 函, 意见, 通知, 报告).")
+PrefixOpt = typer.Option("", "--doc-prefix", help="Only documents whose doc_id starts so (a folder).")
+
+
+def _filters(since: str, until: str, publisher: str, kind: str, doc_prefix: str):
+    from rag.filters import Filters
+
+    return Filters(since=since, until=until, publisher=publisher, kind=kind,
+                   doc_prefix=doc_prefix)
+
+
 @app.command()
 def ask(question: str = typer.Argument(..., help="The question, in Chinese or English."),
         index: Optional[Path] = IndexOpt,
         k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to return."),
-        as_json: bool = JsonOpt) -> None:
+        since: str = SinceOpt, until: str = UntilOpt, publisher: str = PublisherOpt,
+        kind: str = KindOpt, doc_prefix: str = PrefixOpt, as_json: bool = JsonOpt) -> None:
     """Answer a question with sentence-level citations, or say that the documents hold none."""
     with _handled():
         from rag.service import check_question
 
         settings = _settings(index)
         check_question(question, settings.max_question_chars)  # before any index is built
+        filters = _filters(since, until, publisher, kind, doc_prefix)
         service = _open_service(settings)
-        answer = service.ask(question, k=k)
+        answer = service.ask(question, k=k, filters=filters)
         if as_json:
             typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
@@ -157,15 +173,17 @@ def ask(question: str = typer.Argument(..., help="The question, in Chinese or En
 def search(query: str = typer.Argument(..., help="Search text."),
            index: Optional[Path] = IndexOpt,
            k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to return."),
-           as_json: bool = JsonOpt) -> None:
+           since: str = SinceOpt, until: str = UntilOpt, publisher: str = PublisherOpt,
+           kind: str = KindOpt, doc_prefix: str = PrefixOpt, as_json: bool = JsonOpt) -> None:
     """Passages only: fused dense and BM25 retrieval, best first."""
     with _handled():
         from rag.service import check_question
 
         settings = _settings(index)
         check_question(query, settings.max_question_chars)  # before any index is built
+        filters = _filters(since, until, publisher, kind, doc_prefix)
         service = _open_service(settings)
-        hits, timings = service.search(query, k=k)
+        hits, timings = service.search(query, k=k, filters=filters)
         if as_json:
             typer.echo(json.dumps({"query": query, "passages": [h.to_dict() for h in hits],
                                    "timings_ms": {k_: round(v, 3) for k_, v in timings.items()}},
@@ -373,6 +391,32 @@ def docs_show(doc_id: str = typer.Argument(..., help="A doc_id from `rag docs li
         typer.echo(f"  {len(doc.text)} characters, {len(chunks)} chunks{pages}")
         for _, level, heading in doc.meta.get("heading_marks", []):
             typer.echo(f"  {'  ' * level}{heading}")
+
+
+@docs_app.command("delete")
+def docs_delete(doc_ids: list[str] = typer.Argument(..., help="doc_ids from `rag docs list`."),
+                index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Remove documents: their chunks leave FAISS, BM25 and the store in one new generation."""
+    with _handled():
+        from index.build import UnknownDocument, delete_documents
+        from rag.service import embedder_from
+
+        settings = _settings(index)
+        embedder = embedder_from(settings)
+        target = settings.index_dir(embedder.id)
+        try:
+            delete_documents(doc_ids, target, embedder)
+        except UnknownDocument as exc:
+            _err(f"{exc}; `rag docs list` shows the ids (nothing was deleted)")
+            raise typer.Exit(EXIT_INPUT) from None
+        from index.store import read_manifest
+
+        counts = read_manifest(target)["counts"]
+        if as_json:
+            typer.echo(json.dumps({"deleted": doc_ids, **counts}, ensure_ascii=False))
+        else:
+            typer.echo(f"deleted {len(doc_ids)} document(s); {counts['documents']} documents, "
+                       f"{counts['chunks']} chunks left in {target}")
 
 
 @index_app.command("stats")

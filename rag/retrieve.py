@@ -22,15 +22,21 @@ class FusionParams:
     lexical_weight: float = 1.0
 
 
-def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """(chunk row, cosine) best first."""
-    scores, rows = index.dense.search(query_vector, n)
+def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int,
+                  allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """(chunk row, cosine) best first, among the allowed rows if given."""
+    scores, rows = index.dense.search(query_vector, n, allowed)
     return [(int(r), float(s)) for r, s in zip(rows, scores)]
 
 
-def lexical_ranking(index: LoadedIndex, query: Query, n: int) -> list[tuple[int, float]]:
-    """(chunk row, BM25 score) best first; chunks with no query term are left out."""
+def lexical_ranking(index: LoadedIndex, query: Query, n: int,
+                    allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """(chunk row, BM25 score) best first; chunks with no query term, or not allowed, are out."""
     scores = index.bm25.scores(list(query.terms))
+    if allowed is not None:
+        mask = np.zeros(len(scores), bool)
+        mask[allowed] = True
+        scores = np.where(mask, scores, 0.0)
     n = min(n, len(scores))
     if n == 0:
         return []
@@ -63,16 +69,17 @@ def convex(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[
 
 
 def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, k: int,
-             params: FusionParams) -> list[Hit]:
-    """The k best chunks for the query under the configured mode."""
+             params: FusionParams, allowed: np.ndarray | None = None) -> list[Hit]:
+    """The k best chunks for the query under the configured mode, among `allowed` rows if given
+    (see rag/filters.py)."""
     n = max(params.candidates, k)
     if params.mode == "dense":
-        ranked, source = dense_ranking(index, query_vector, n), "dense"
+        ranked, source = dense_ranking(index, query_vector, n, allowed), "dense"
     elif params.mode == "bm25":
-        ranked, source = lexical_ranking(index, query, n), "bm25"
+        ranked, source = lexical_ranking(index, query, n, allowed), "bm25"
     else:
-        rankings = [(dense_ranking(index, query_vector, n), params.dense_weight),
-                    (lexical_ranking(index, query, n), params.lexical_weight)]
+        rankings = [(dense_ranking(index, query_vector, n, allowed), params.dense_weight),
+                    (lexical_ranking(index, query, n, allowed), params.lexical_weight)]
         ranked = convex(rankings) if params.method == "convex" else fuse(rankings, params.rrf_k)
         source = "hybrid"
     return [Hit(chunk=index.chunks[row], score=score, rank=rank, source=source)

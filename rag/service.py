@@ -7,6 +7,8 @@ import time
 import unicodedata
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
 from index.build import (IngestReport, Progress, delete_documents, ingest, ingest_documents)
 from index.chunking import ChunkerParams
 from index.embedding import Embedder, make_embedder
@@ -16,6 +18,7 @@ from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
+from rag.filters import Filters, allowed_rows
 from rag.query import analyse, with_groups
 from rag.retrieve import FusionParams, retrieve
 from rag.types import Answer, Hit
@@ -111,14 +114,16 @@ class RagService:
         """Strip and validate a question; QuestionError if it cannot be asked."""
         return check_question(question, self.settings.max_question_chars)
 
-    def search(self, question: str, k: int | None = None,
-               fusion: FusionParams | None = None) -> tuple[list[Hit], dict[str, float]]:
+    def search(self, question: str, k: int | None = None, fusion: FusionParams | None = None,
+               filters: Filters | None = None) -> tuple[list[Hit], dict[str, float]]:
         """Passages only: (hits, timings in ms)."""
-        hits, timings, _, _ = self._retrieve(self.index, self.check_question(question), k, fusion)
+        index = self.index
+        hits, timings, _, _ = self._retrieve(index, self.check_question(question), k, fusion,
+                                             allowed_rows(index, filters))
         return hits, timings
 
     def _retrieve(self, index: LoadedIndex, question: str, k: int | None,
-                  fusion: FusionParams | None):
+                  fusion: FusionParams | None, allowed: np.ndarray | None = None):
         fusion = fusion or self.fusion
         k = k or self.settings.top_k
         t0 = time.perf_counter()
@@ -129,22 +134,23 @@ class RagService:
         if fusion.mode != "bm25" or query.english:
             vector = self.embedder.embed_queries([question])[0]
         t1 = time.perf_counter()
-        hits = retrieve(index, query, vector, k, fusion)
+        hits = retrieve(index, query, vector, k, fusion, allowed)
         t2 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000}
         return hits, timings, query, vector
 
-    def ask(self, question: str, k: int | None = None,
-            fusion: FusionParams | None = None) -> Answer:
-        """A cited answer, or a refusal when the documents do not hold one."""
+    def ask(self, question: str, k: int | None = None, fusion: FusionParams | None = None,
+            filters: Filters | None = None) -> Answer:
+        """A cited answer, or a refusal when the documents (those `filters` admit) hold none."""
         question = self.check_question(question)
         index = self.index  # one generation for the whole question
         t0 = time.perf_counter()
-        hits, timings, query, vector = self._retrieve(index, question, k, fusion)
+        allowed = allowed_rows(index, filters)
+        hits, timings, query, vector = self._retrieve(index, question, k, fusion, allowed)
         t1 = time.perf_counter()
         weights = index.bm25.idf(list(query.terms))
-        top_cosine = float(index.dense.search(vector, 1)[0][0]) \
-            if vector is not None and index.dense.size else 0.0
+        nearest = index.dense.search(vector, 1, allowed)[0] if vector is not None else []
+        top_cosine = float(nearest[0]) if len(nearest) else 0.0
         text, answerable, citations = self.assembler.assemble(
             query, hits, index.documents, weights, vector, top_cosine)
         t2 = time.perf_counter()
@@ -154,7 +160,7 @@ class RagService:
                       hits=hits, timings_ms=timings)
 
     def converse(self, turns: list[str], answers: list[str] | None = None,
-                 k: int | None = None) -> tuple[Rewrite, Answer]:
+                 k: int | None = None, filters: Filters | None = None) -> tuple[Rewrite, Answer]:
         """Answer the last of a conversation's user turns, rewritten into a standalone question.
 
         The turn as typed is checked against the limits first, so a long follow-up is refused
@@ -164,7 +170,7 @@ class RagService:
             raise QuestionError("the conversation has no user message")
         self.check_question(turns[-1])
         rewrite = standalone([t.strip() for t in turns], answers)
-        return rewrite, self.ask(rewrite.question, k=k)
+        return rewrite, self.ask(rewrite.question, k=k, filters=filters)
 
     def add_document(self, filename: str, data: bytes) -> tuple[str, IngestReport]:
         """Index an uploaded file under `upload_doc_id(filename)`; new vectors only for new text.

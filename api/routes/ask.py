@@ -1,7 +1,7 @@
 """`POST /v1/ask` (the `rag ask --json` contract) and `GET /v1/search` (passages only)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
 from api.deps import get_service
 from api.schemas import AskRequest, AskResponse, ErrorResponse, SearchResponse
@@ -12,11 +12,10 @@ router = APIRouter(prefix="/v1", tags=["ask"],
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(body: AskRequest, response: Response, service: RagService = Depends(get_service)):
-    """A cited answer, or a refusal with the closest passages. `filters` is not applied yet."""
-    if body.filters is not None:
-        response.headers["X-RAG-Filters"] = "ignored"
-    return service.ask(body.question, k=body.k).to_dict()
+def ask(body: AskRequest, service: RagService = Depends(get_service)):
+    """A cited answer, or a refusal with the closest passages; `filters` narrow the documents."""
+    filters = body.filters.to_filters() if body.filters else None
+    return service.ask(body.question, k=body.k, filters=filters).to_dict()
 
 
 @router.get("/search", response_model=SearchResponse)

@@ -23,11 +23,17 @@ def test_ask_returns_the_cli_json_contract(http):
     assert len(record["passages"]) == 3
 
 
-def test_filters_are_validated_and_said_to_be_ignored(http):
-    ok = http.post("/v1/ask", json={"question": QUESTION, "filters": {"doc_id_prefix": "cq"}})
-    assert ok.status_code == 200 and ok.headers["X-RAG-Filters"] == "ignored"
-    bad = http.post("/v1/ask", json={"question": QUESTION, "filters": {"year": 2020}})
-    assert bad.status_code == 422 and "year" in bad.json()["error"]["message"]
+def test_filters_narrow_the_documents_and_are_validated(http):
+    ok = http.post("/v1/ask", json={"question": QUESTION, "k": 10,
+                                    "filters": {"kind": "意见", "since": "2022"}}).json()
+    assert ok["passages"] and {p["doc_id"] for p in ok["passages"]} == \
+        {"cq-sti/002_38e28bd9a1a18c0a.txt"}
+    none = http.post("/v1/ask", json={"question": QUESTION,
+                                      "filters": {"doc_id_prefix": "elsewhere/"}}).json()
+    assert not none["answerable"] and none["passages"] == []
+    for filters in ({"year": 2020}, {"since": "2020/01"}):
+        bad = http.post("/v1/ask", json={"question": QUESTION, "filters": filters})
+        assert bad.status_code == 422 and list(filters)[0] in bad.json()["error"]["message"]
 
 
 def test_search_returns_k_passages(http):

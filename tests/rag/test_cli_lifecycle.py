@@ -1,0 +1,58 @@
+"""A document's life as a user drives it: ingest, edit and re-ingest, filter, delete."""
+from __future__ import annotations
+
+import json
+
+from test_cli import SHORT_DOC, assert_clean_error, run
+
+OTHER = ("重庆市科学技术局关于科技金融的通知\n\n一、总体情况\n"
+         "2022年,全市知识价值信用贷款发放金额达到60亿元。\n")
+ADDED = "2021年,全市新增国家级科技企业孵化器5家。\n"
+
+
+def ask(index, question, *flags):
+    result = run("ask", question, "--index", str(index), "--json", *flags)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_edit_reingest_filter_and_delete(tmp_path):
+    src, index = tmp_path / "src", tmp_path / "index"
+    src.mkdir()
+    (src / "letter.txt").write_text(SHORT_DOC, encoding="utf-8")
+    (src / "notice.txt").write_text(OTHER, encoding="utf-8")
+    assert run("ingest", str(src), "--index", str(index)).returncode == 0
+
+    # Edit one document: only its chunks are embedded again, and the count is printed.
+    (src / "letter.txt").write_text(SHORT_DOC + ADDED, encoding="utf-8")
+    again = run("ingest", str(src), "--index", str(index), "--json")
+    report = json.loads(again.stdout)
+    assert report["replaced"] == ["letter.txt"] and report["unchanged"] == ["notice.txt"]
+    assert 0 < report["embedded"] < report["chunks"] and report["reused"] > 0
+    plain = run("ingest", str(src), "--index", str(index))
+    assert "0 chunks embedded" in plain.stdout  # nothing changed since
+
+    # The edited document answers its new fact and its old one.
+    new = ask(index, "2021年全市新增国家级科技企业孵化器多少家？")
+    assert new["answerable"] and "5家" in new["answer"]
+    assert new["citations"][0]["doc_id"] == "letter.txt"
+    old = ask(index, "截至2020年底全市累计培育高新技术企业多少家？")
+    assert old["answerable"] and "4222" in old["answer"]
+
+    # Filters narrow retrieval; a malformed one is a clear error.
+    only_notice = ask(index, "截至2020年底全市累计培育高新技术企业多少家？", "--kind", "通知")
+    assert {p["doc_id"] for p in only_notice["passages"]} == {"notice.txt"}
+    assert not only_notice["answerable"]
+    assert_clean_error(run("ask", "问题", "--index", str(index), "--since", "2020/1"), 2, "YYYY")
+
+    # After a delete, the document is never cited, and an unknown id deletes nothing.
+    assert_clean_error(run("docs", "delete", "nope.txt", "--index", str(index)), 2, "nope.txt")
+    deleted = run("docs", "delete", "letter.txt", "--index", str(index))
+    assert deleted.returncode == 0 and "1 documents, " in deleted.stdout
+    listing = json.loads(run("docs", "list", "--index", str(index), "--json").stdout)
+    assert [d["doc_id"] for d in listing] == ["notice.txt"]
+    for question in ("截至2020年底全市累计培育高新技术企业多少家？",
+                     "2021年全市新增国家级科技企业孵化器多少家？"):
+        record = ask(index, question)
+        assert all(c["doc_id"] != "letter.txt" for c in record["citations"])
+        assert all(p["doc_id"] != "letter.txt" for p in record["passages"])
