@@ -37,6 +37,8 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
     EvalConfig("hybrid-rrf", {"retrieval": "hybrid", "fusion": "rrf", "rrf_k": 5,
                               "dense_weight": 1.0, "lexical_weight": 3.0},
                "weighted RRF: k=5, BM25 weight 3 (shipped until 2026-11-23)"),
+    EvalConfig("no-named-boost", {"named_boost": 0.0},
+               "shipped, without the boost for chunks of the document or year a question names"),
     EvalConfig("no-answer-checks", {"answer_checks": []},
                "shipped retrieval; answers not checked for unit, focus, date, year or place"),
     *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},

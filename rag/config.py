@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     rrf_k: int = Field(5, ge=1, description="RRF constant (fusion=rrf)")
     dense_weight: float = Field(0.3, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    named_boost: float = Field(0.1, ge=0, description="added to the fused score of chunks whose "
+                               "document is the one a question names (第0426号, a year)")
 
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")

@@ -20,6 +20,9 @@ class FusionParams:
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    # Added to the convex-fused score of a chunk whose document is the one a question names: by
+    # its document number (第0426号), or by a year in the chunk or the document's dates.
+    named_boost: float = 0.0
 
 
 def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int,
@@ -68,6 +71,23 @@ def convex(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _names(index: LoadedIndex, row: int, query: Query) -> bool:
+    """Whether the chunk, or its document's number and dates, holds what the question names."""
+    chunk = index.chunks[row]
+    meta = index.documents[chunk.doc_id].meta
+    if query.doc_numbers:
+        header = f"{meta.get('doc_number', '')} {meta.get('title', '')}"
+        return all(n in header or n in chunk.text for n in query.doc_numbers)
+    dates = f"{meta.get('date', '')} {meta.get('published', '')}"
+    return any(y in chunk.text or y in dates for y in query.years)
+
+
+def _boost_named(index: LoadedIndex, query: Query, ranked: list[tuple[int, float]],
+                 boost: float) -> list[tuple[int, float]]:
+    boosted = [(row, score + boost * _names(index, row, query)) for row, score in ranked]
+    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+
+
 def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, k: int,
              params: FusionParams, allowed: np.ndarray | None = None) -> list[Hit]:
     """The k best chunks for the query under the configured mode, among `allowed` rows if given
@@ -82,5 +102,8 @@ def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, 
                     (lexical_ranking(index, query, n, allowed), params.lexical_weight)]
         ranked = convex(rankings) if params.method == "convex" else fuse(rankings, params.rrf_k)
         source = "hybrid"
+        # On convex fusion's 0..(dense + lexical weight) scale only; RRF scores are not comparable.
+        if params.method == "convex" and params.named_boost and (query.years or query.doc_numbers):
+            ranked = _boost_named(index, query, ranked, params.named_boost)
     return [Hit(chunk=index.chunks[row], score=score, rank=rank, source=source)
             for rank, (row, score) in enumerate(ranked[:k], start=1)]

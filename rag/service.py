@@ -105,7 +105,8 @@ class RagService:
         self.fusion = FusionParams(mode=settings.retrieval, method=settings.fusion,
                                    candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
-                                   lexical_weight=settings.lexical_weight)
+                                   lexical_weight=settings.lexical_weight,
+                                   named_boost=settings.named_boost)
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
                                                   checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
