@@ -17,6 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Cited answers from Chinese policy documents.")
 
 EXIT_PARTIAL, EXIT_INPUT, EXIT_INDEX = 1, 2, 3
+MAX_REQUEST_HEAD_BYTES = 1 << 20  # request line plus headers that `rag serve` reads
 
 IndexOpt = typer.Option(None, "--index", help="Index directory (default: RAG_INDEX, or the "
                         "bundled-corpus index)")
@@ -210,7 +211,11 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         service = _open_service(settings)
         typer.echo(f"rag: serving {service.index_dir} on http://{host}:{port}/ "
                    f"(API docs at /docs)", err=True)
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+        # h11 drops the connection on a request line over its 16 KiB default, so a long `?q=`
+        # got a reset instead of a 4xx; 1 MiB lets the longest query the schema allows
+        # (100k characters, percent-encoded) reach validation and its clear error.
+        uvicorn.run(create_app(service), host=host, port=port, log_level="warning",
+                    h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES)
 
 
 @app.command()

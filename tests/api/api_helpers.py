@@ -30,6 +30,11 @@ class Server:
     headers: dict
     process: subprocess.Popen
     index: Path
+    log: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the server's own output: where a 5xx or a dropped connection is explained."""
+        return self.log.read_text(errors="replace")[-chars:]
 
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers, timeout=60, **kwargs)
@@ -51,7 +56,7 @@ def start_server(index: Path, log: Path, env: dict | None = None) -> Server:
             raise RuntimeError(f"rag serve exited {process.returncode}: {log.read_text()}")
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return Server(url, headers, process, index)
+                return Server(url, headers, process, index, log)
         except httpx.TransportError:
             pass
         time.sleep(0.2)

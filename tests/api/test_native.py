@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import requests
 
 from api_helpers import QUESTION
 
@@ -112,6 +113,16 @@ def test_bodies_over_the_limit_are_refused_declared_or_streamed(http):
     response = http.post("/v1/ask", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert "over the limit" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("length, status", [(2_001, 400), (100_001, 422)])
+def test_long_search_queries_get_a_4xx_not_a_dropped_connection(api, length, status):
+    # percent-encoded, 100k colons make a 300 KB request line: over h11's 16 KiB default.
+    # requests, as schemathesis uses, because httpx refuses URLs over 64 KiB client-side.
+    response = requests.get(f"{api.url}/v1/search", params={"q": ":" * length},
+                            headers=api.headers, timeout=60)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"]
 
 
 def test_too_many_messages_are_refused(http):
