@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from index.chunking import ChunkerParams, chunk_document
+from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
@@ -35,6 +36,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     embedded: int = 0  # chunks whose vectors were computed in this run
     reused: int = 0  # chunks whose vectors came from the previous index
+    cached: int = 0  # chunks whose vectors came from the embedding cache
     errors: list[FileError] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     index_path: str = ""
@@ -52,10 +54,13 @@ def _previous(index_dir: Path, embedder: Embedder) -> LoadedIndex | None:
         return None
 
 
-def _embed(texts: list[str], embedder: Embedder, progress: Progress | None) -> np.ndarray:
+def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Progress | None,
+           cache: EmbeddingCache | None) -> np.ndarray:
     out = np.zeros((len(texts), embedder.dim), np.float32)
     for lo in range(0, len(texts), EMBED_BATCH):
         out[lo:lo + EMBED_BATCH] = embedder.embed_passages(texts[lo:lo + EMBED_BATCH])
+        if cache is not None:  # batch by batch, so an ingest killed half-way keeps its work
+            cache.put_many(dict(zip(hashes[lo:lo + EMBED_BATCH], out[lo:lo + EMBED_BATCH])))
         if progress:
             progress("embed", min(lo + EMBED_BATCH, len(texts)), len(texts))
     return out
@@ -96,7 +101,8 @@ def _fields(doc: Document) -> dict:
 
 
 def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
-           params: ChunkerParams = ChunkerParams(), progress: Progress | None = None) -> IngestReport:
+           params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
+           embed_cache: EmbeddingCache | None = None) -> IngestReport:
     """Add new files, replace changed ones, keep the rest; embed only what is new.
 
     Files are matched to indexed documents by doc_id and compared by content hash. A file that
@@ -107,15 +113,21 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
     t0 = time.perf_counter()
     new_docs, errors = load_paths(paths)
     report = ingest_documents(new_docs, index_dir, embedder, params, progress,
-                              sources=", ".join(str(p) for p in paths), t0=t0)
+                              sources=", ".join(str(p) for p in paths), t0=t0,
+                              embed_cache=embed_cache)
     report.errors = errors + report.errors  # load failures first, then repeated texts
     return report
 
 
 def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedder,
                      params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
-                     sources: str = "the given documents", t0: float | None = None) -> IngestReport:
-    """`ingest` for documents already in memory (an HTTP upload): same matching and reuse."""
+                     sources: str = "the given documents", t0: float | None = None,
+                     embed_cache: EmbeddingCache | None = None) -> IngestReport:
+    """`ingest` for documents already in memory (an HTTP upload): same matching and reuse.
+
+    A vector comes from the previous generation, else from `embed_cache`, else is computed
+    (and then stored in `embed_cache`).
+    """
     report = IngestReport(index_path=str(index_dir))
     t0 = time.perf_counter() if t0 is None else t0
     report.timings_s["load"] = time.perf_counter() - t0
@@ -145,9 +157,16 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         if old:
             old_vectors = old.dense.vectors()
             cache = {h: old_vectors[i] for i, h in enumerate(old.embed_hashes)}
+        reused = len(hashes) - sum(h not in cache for h in hashes)
+        cached = 0
+        if embed_cache is not None:
+            stored = embed_cache.get_many((h for h in hashes if h not in cache), embedder.dim)
+            cached = sum(h in stored for h in hashes if h not in cache)
+            cache.update(stored)
         todo = [i for i, h in enumerate(hashes) if h not in cache]
         t2 = time.perf_counter()
-        fresh = _embed([texts[i] for i in todo], embedder, progress)
+        fresh = _embed([texts[i] for i in todo], [hashes[i] for i in todo], embedder, progress,
+                       embed_cache)
         report.timings_s["embed"] = time.perf_counter() - t2
         vectors = np.zeros((len(chunks), embedder.dim), np.float32)
         for row, i in enumerate(todo):
@@ -155,7 +174,7 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         for i, h in enumerate(hashes):
             if h in cache:
                 vectors[i] = cache[h]
-        report.embedded, report.reused = len(todo), len(chunks) - len(todo)
+        report.embedded, report.reused, report.cached = len(todo), reused, cached
 
         t3 = time.perf_counter()
         _save(index_dir, embedder, params.to_dict(), ordered, chunks, hashes, vectors)

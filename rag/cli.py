@@ -107,13 +107,14 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
     """Add new files and replace changed ones; unchanged files are not re-embedded."""
     with _handled():
         from index.build import ingest as run_ingest
-        from rag.service import chunker_from, embedder_from
+        from rag.service import chunker_from, embed_cache_from, embedder_from
 
         settings = _settings(index)
         embedder = embedder_from(settings)
         target = settings.index_dir(embedder.id)
         with _Bar("Ingesting") as bar:
-            report = run_ingest(paths, target, embedder, chunker_from(settings), progress=bar)
+            report = run_ingest(paths, target, embedder, chunker_from(settings), progress=bar,
+                                embed_cache=embed_cache_from(settings))
         for error in report.errors:
             _err(f"skipped {error.path}: {error.reason}")
         if as_json:
@@ -121,7 +122,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                 "index": str(target), "documents": report.documents, "chunks": report.chunks,
                 "added": report.added, "replaced": report.replaced,
                 "unchanged": report.unchanged, "embedded": report.embedded,
-                "reused": report.reused,
+                "reused": report.reused, "cached": report.cached,
                 "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
                 "timings_ms": {k: round(v * 1000, 1) for k, v in report.timings_s.items()},
             }, ensure_ascii=False))
@@ -130,6 +131,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                        f"({len(report.added)} added, {len(report.replaced)} replaced, "
                        f"{len(report.unchanged)} unchanged)")
             typer.echo(f"{report.embedded} chunks embedded, {report.reused} reused, "
+                       f"{report.cached} from the embedding cache, "
                        f"{report.timings_s.get('total', 0):.1f} s")
         if report.errors:
             raise typer.Exit(EXIT_PARTIAL)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     passage_prompt: str = Field("", description="prefix for passages (sentence-transformers)")
     normalize: bool = True
 
+    embed_cache: bool = Field(True, description="keep passage vectors in HOME/embeddings.sqlite "
+                              "by (embedder, text) hash, across indexes and generations")
+
     chunk_size: int = Field(300, ge=20)
     chunk_overlap: int = Field(60, ge=0)
 
@@ -71,6 +74,11 @@ class Settings(BaseSettings):
             return self.index
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", embedder_id or self.embedder).strip("_")
         return self.home / "indexes" / slug[:120]
+
+    @property
+    def embed_cache_path(self) -> Path | None:
+        """The embedding cache file, or None when the cache is off."""
+        return self.home / "embeddings.sqlite" if self.embed_cache else None
 
     @property
     def uses_sample_index(self) -> bool:

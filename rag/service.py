@@ -11,6 +11,7 @@ import numpy as np
 
 from index.build import (IngestReport, Progress, delete_documents, ingest, ingest_documents)
 from index.chunking import ChunkerParams
+from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
 from index.store import LoadedIndex, load_index
@@ -78,6 +79,12 @@ def chunker_from(settings: Settings) -> ChunkerParams:
     return ChunkerParams(chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
 
 
+def embed_cache_from(settings: Settings) -> EmbeddingCache | None:
+    """The configured embedding cache, or None when it is off."""
+    path = settings.embed_cache_path
+    return EmbeddingCache(path) if path is not None else None
+
+
 def ensure_sample_index(settings: Settings, embedder: Embedder,
                         progress: Progress | None = None) -> IngestReport | None:
     """Build the default index from the bundled corpus, or refresh it; None if already current.
@@ -86,7 +93,7 @@ def ensure_sample_index(settings: Settings, embedder: Embedder,
     default index are kept.
     """
     report = ingest([settings.sample_corpus], settings.index_dir(embedder.id), embedder,
-                    chunker_from(settings), progress)
+                    chunker_from(settings), progress, embed_cache=embed_cache_from(settings))
     return report if report.added or report.replaced or report.embedded else None
 
 
@@ -185,7 +192,8 @@ class RagService:
             raise UploadError(f"{filename!r}: {exc}") from None
         with self._write_lock:
             report = ingest_documents([doc], self.index_dir, self.embedder,
-                                      chunker_from(self.settings), sources=doc_id)
+                                      chunker_from(self.settings), sources=doc_id,
+                                      embed_cache=embed_cache_from(self.settings))
             self._reload()
         if report.errors:  # the same text is already indexed under another doc_id
             raise UploadError(f"{filename!r}: {report.errors[0].reason}")

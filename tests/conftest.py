@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_shared_embedding_cache():
+    """Tests count what an ingest embeds; a cache filled by earlier runs would change the counts.
+    The tests of the cache itself turn it on with a home of their own."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RAG_EMBED_CACHE", "false")
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory) -> Path:
     from index.build import ingest

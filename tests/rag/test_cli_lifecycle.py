@@ -56,3 +56,36 @@ def test_edit_reingest_filter_and_delete(tmp_path):
         record = ask(index, question)
         assert all(c["doc_id"] != "letter.txt" for c in record["citations"])
         assert all(p["doc_id"] != "letter.txt" for p in record["passages"])
+
+
+def test_the_embedding_cache_makes_a_chunker_tweak_undone_and_a_second_index_free(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "letter.txt").write_text(SHORT_DOC, encoding="utf-8")
+    (src / "notice.txt").write_text(OTHER, encoding="utf-8")
+    cache_on = {"RAG_EMBED_CACHE": "true", "RAG_HOME": str(tmp_path / "home")}
+
+    def ingest(index, **env):
+        result = run("ingest", str(src), "--index", str(tmp_path / index), "--json",
+                     env={**cache_on, **env})
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    first = ingest("a")
+    assert first["embedded"] == first["chunks"] > 0 and first["cached"] == 0
+    assert (tmp_path / "home" / "embeddings.sqlite").is_file()
+    # Another index of the same files computes nothing.
+    second = ingest("b")
+    assert (second["embedded"], second["cached"]) == (0, second["chunks"])
+    # A chunker tweak embeds the new cuts; undoing it finds every old vector again.
+    tweaked = ingest("a", RAG_CHUNK_SIZE="30", RAG_CHUNK_OVERLAP="5")
+    assert tweaked["embedded"] > 0
+    undone = ingest("a")
+    assert undone["embedded"] == 0 and undone["cached"] + undone["reused"] == undone["chunks"]
+    # The cached vectors are the computed ones: both indexes answer alike.
+    answers = [ask(tmp_path / name, "截至2020年底全市累计培育高新技术企业多少家？")
+               for name in ("a", "b")]
+    assert answers[0]["citations"] == answers[1]["citations"] and "4222" in answers[0]["answer"]
+    # Off means off.
+    off = ingest("c", RAG_EMBED_CACHE="false")
+    assert off["embedded"] == off["chunks"] and off["cached"] == 0
