@@ -32,6 +32,12 @@ _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # needs 成都 there.
 ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
+# Fact first: when a quantity or date is asked and the lead sentence is long, the clause that
+# states it is cited on its own ahead of the whole sentence, which follows as context.
+FACT_MIN_SENTENCE = 40  # characters; a shorter sentence is already short enough to lead
+FACT_MAX_SHARE = 0.7  # the clause must be clearly shorter than its sentence to be worth leading
+# Clause breaks: full-width ，；： always; half-width , : only when not between digits (1,000 · 4:6).
+_CLAUSE_BREAK = re.compile(r"[，；;：]|(?<!\d)[,:]|[,:](?!\d)")
 SECOND_SENTENCE_RATIO = 0.8  # a second sentence must score this close to the best one
 REFUSAL = {
     "zh": "文档中没有找到这个问题的答案。以下是最相关的段落，供参考。",
@@ -74,6 +80,22 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
             e -= 1
         if e - s >= 4:
             spans.append((s, e))
+    return spans
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans of the sentence text[start:end], separators and end punctuation left out."""
+    spans, s = [], start
+    for m in list(_CLAUSE_BREAK.finditer(text, start, end)) + [None]:
+        e = m.start() if m else end
+        lo, hi = s, e
+        while lo < hi and (text[lo].isspace() or text[lo] in "，,；;：:"):
+            lo += 1
+        while hi > lo and (text[hi - 1].isspace() or text[hi - 1] in "。！？!?；;"):
+            hi -= 1
+        if hi - lo >= 2:
+            spans.append((lo, hi))
+        s = m.end() if m else end
     return spans
 
 
@@ -144,6 +166,27 @@ class Assembler:
                     score -= 0.3
                 out.append(Sentence(chunk.doc_id, s, e, score, support, hit.rank, years))
         return out
+
+    def _fact_clause(self, query: Query, text: str, lead: Sentence,
+                     weights: dict[str, float]) -> tuple[str, int, int] | None:
+        """(doc_id, start, end) of the lead sentence's clause that states the quantity or date
+        asked for, when it is clearly shorter than the sentence; else None."""
+        if not (query.wants_quantity or query.asks_year or query.unit or query.focus):
+            return None
+        if lead.end - lead.start < FACT_MIN_SENTENCE:
+            return None
+        groups = [(g, max(weights.get(t) or 0.0 for t in g)) for g in query.groups]
+        best, best_score = None, -1.0
+        for s, e in clause_spans(text, lead.start, lead.end):
+            clause = normalise(text[s:e])
+            if not _DIGIT.search(clause) or not self._states_what_is_asked(query, clause):
+                continue
+            score = self._coverage(clause, groups) + sum(n in clause for n in query.numbers)
+            if score > best_score:  # ties keep the earlier clause
+                best, best_score = (s, e), score
+        if best is None or best[1] - best[0] > FACT_MAX_SHARE * (lead.end - lead.start):
+            return None
+        return lead.doc_id, best[0], best[1]
 
     def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
         """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
@@ -226,9 +269,14 @@ class Assembler:
         spans = [(c.doc_id, c.start, c.end) for c in chosen]
         lead = chosen[0]
         items = [(lead.doc_id, s, e) for s, e in list_after(docs[lead.doc_id], lead.end)]
-        spans = list(dict.fromkeys(spans[:1] + items + spans[1:]))
+        # Per-year answers (2019年和2020年…) already lead with one sentence per year.
+        fact = self._fact_clause(query, docs[lead.doc_id].text, lead, weights) \
+            if lexical and len(query.years) <= 1 else None
+        spans = list(dict.fromkeys(([fact] if fact else []) + spans[:1] + items + spans[1:]))
         citations = [make_citation(n, docs[d], s, e) for n, (d, s, e) in enumerate(spans, start=1)]
-        text = "".join(f"{c.quote}[{c.n}]" for c in citations)
+        # A clause cited on its own ends without a full stop; the answer text gives it one.
+        text = "".join(f"{c.quote}[{c.n}]" + ("" if c.quote[-1] in "。！？!?；;\n" else "。")
+                       for c in citations)
         return text, True, citations
 
 

@@ -64,7 +64,8 @@ def test_streamed_answer_links_to_the_highlighted_cited_span(api, browser):
         (By.CSS_SELECTOR, "#messages li.assistant[data-done='true']")))
     assert "4222" in answer.text and "Sources:" in answer.text
     links = answer.find_elements(By.CSS_SELECTOR, "a.cite")
-    assert links and {a.text for a in links} == {"[1]"}
+    # the fact [1], then its sentence [2], in the answer and again in its source list
+    assert [a.text for a in links] == ["[1]", "[2]", "[1]", "[2]"]
 
     links[0].click()
     mark = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#source-text mark")))

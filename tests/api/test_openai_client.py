@@ -19,7 +19,8 @@ def test_non_streaming_completion_carries_answer_sources_citations_and_rag(clien
     assert completion.object == "chat.completion"
     content = completion.choices[0].message.content
     answer, sources = content.split("\n\nSources:\n")
-    assert "4222" in answer and answer.endswith("[1]")
+    assert "4222" in answer and answer.startswith(
+        "累计培育科技型企业26371家、高新技术企业4222家[1]。") and answer.endswith("[2]")
     assert "[1] 市科技局2020年工作情况报告 — cq-sti/004_f07454981927e40f.txt [" in sources
     extra = completion.model_extra
     cited = extra["citations"][0]

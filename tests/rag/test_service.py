@@ -1,6 +1,8 @@
 """The query service end to end over the real bundled-corpus index."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.service import QuestionError
@@ -17,9 +19,26 @@ def test_answers_the_readme_question_with_a_cited_4222(service):
 def test_every_sentence_of_an_answer_carries_a_marker(service):
     answer = service.ask("截至2021年复函时,重庆累计为多少家科技型企业发放知识价值信用贷款？")
     assert answer.answerable
-    for c in answer.citations:
-        assert f"{c.quote}[{c.n}]" in answer.text
-    assert answer.text == "".join(f"{c.quote}[{c.n}]" for c in answer.citations)
+    # The text is the quotes in order, each followed by its marker; only a full stop is added,
+    # after a clause quoted on its own.
+    parts = re.split(r"\[(\d+)\]", answer.text)
+    said = [p.removeprefix("。") if i else p for i, p in enumerate(parts[0::2])]
+    assert said[:-1] == [c.quote for c in answer.citations] and said[-1] in ("", "。")
+    assert parts[1::2] == [str(c.n) for c in answer.citations]
+
+
+def test_the_fact_comes_first_then_its_sentence_as_context(service):
+    answer = service.ask("2020年重庆累计培育高新技术企业多少家？")
+    fact, context = answer.citations[:2]
+    assert fact.quote == "累计培育科技型企业26371家、高新技术企业4222家"
+    assert answer.text.startswith(fact.quote + "[1]。")
+    assert context.doc_id == fact.doc_id and context.start < fact.start and fact.end < context.end
+    assert context.quote.startswith("实施科技企业成长工程") and context.quote.endswith("4222家。")
+    # A named fact (no quantity asked) keeps its whole sentence as the lead.
+    named = service.ask("指导意见提出的三条基本原则是什么？")
+    assert named.text.startswith(named.citations[0].quote)
+    assert not any(c.start < named.citations[0].start < named.citations[0].end < c.end
+                   for c in named.citations[1:])
 
 
 @pytest.mark.parametrize("question", [
