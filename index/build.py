@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from index import faults
 from index.chunking import ChunkerParams, chunk_document
 from index.embedding import Embedder
 from index.lexical import BM25Index
@@ -56,6 +57,7 @@ def _embed(texts: list[str], embedder: Embedder, progress: Progress | None) -> n
     out = np.zeros((len(texts), embedder.dim), np.float32)
     for lo in range(0, len(texts), EMBED_BATCH):
         out[lo:lo + EMBED_BATCH] = embedder.embed_passages(texts[lo:lo + EMBED_BATCH])
+        faults.crash_point("mid_embed")
         if progress:
             progress("embed", min(lo + EMBED_BATCH, len(texts)), len(texts))
     return out
