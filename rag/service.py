@@ -44,7 +44,16 @@ def check_question(question: str | None, max_chars: int) -> str:
     if len(question) > max_chars:
         raise QuestionError(f"the question has {len(question)} characters; the limit is "
                             f"{max_chars}")
+    if _SURROGATE.search(question):  # undecodable bytes in argv, or "\ud800" in JSON
+        raise QuestionError("the question is not valid Unicode text (it holds a lone surrogate)")
+    if not any(ch.isalnum() for ch in question):
+        # Emoji, punctuation or control characters alone: nothing to search for, and the dense
+        # fallback would otherwise "answer" them with whatever passage lies nearest.
+        raise QuestionError("the question has no letters or digits")
     return question.strip()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UploadError(ValueError):
