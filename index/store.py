@@ -164,9 +164,10 @@ def current_generation(index_dir: Path) -> Path:
     """The live generation folder; IndexNotFound if there is none."""
     pointer = index_dir / CURRENT
     if not pointer.is_file():
-        if any(index_dir.glob("gen-*")):  # generations but no pointer: deleted, not absent
-            raise IndexCorrupt(f"{pointer} is missing, so no generation in {index_dir} is known "
-                               "to be complete; re-run `rag ingest`")
+        if any(index_dir.glob("gen-*")):  # a first build killed before its commit, or deleted
+            raise IndexNotFound(f"no index at {index_dir}: {pointer} is missing, so no "
+                                "generation there is known to be complete (run `rag ingest "
+                                f"PATH --index {index_dir}`)")
         raise IndexNotFound(f"no index at {index_dir} (run `rag ingest PATH --index {index_dir}`)")
     try:
         name = pointer.read_text(encoding="utf-8").strip()

@@ -17,13 +17,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
-from rel_helpers import CliPool, build_fact_index  # noqa: E402
+from rel_helpers import CliPool, ExecCli, build_fact_index  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def cli():
-    """Runs `rag ...` in real, killable processes forked from a warmed forkserver."""
-    pool = CliPool()
+    """Runs `rag ...` in real, killable processes forked from a warmed forkserver, or exec'd
+    from the console script when RAG_SOAK_EXEC=1 (`make soak`)."""
+    pool = ExecCli() if os.environ.get("RAG_SOAK_EXEC") == "1" else CliPool()
     yield pool
     pool.close()
 

@@ -153,6 +153,38 @@ class CliPool:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+class ExecCli(CliPool):
+    """The same interface, with every `rag` exec'd from the console script (`make soak`)."""
+
+    RAG = str(Path(sys.executable).with_name("rag"))
+
+    def __init__(self) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="rag-cli-"))
+        self._n = 0
+
+    def start(self, *argv: str, env: dict | None = None) -> Running:
+        self._n += 1
+        out, err = self._dir / f"{self._n}.out", self._dir / f"{self._n}.err"
+        with out.open("w") as o, err.open("w") as e:
+            proc = subprocess.Popen([self.RAG, *argv], stdout=o, stderr=e,
+                                    env={**os.environ, **(env or {})})
+        running = Running(proc.pid, out, err)
+        running.popen = proc
+        return running
+
+    def finish(self, proc: Running, timeout: float = 120) -> Result:
+        try:
+            code = proc.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        return Result(code, proc.out.read_text(encoding="utf-8", errors="replace"),
+                      proc.err.read_text(encoding="utf-8", errors="replace"))
+
+    def close(self) -> None:
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
 def assert_one_line_error(result: Result, code: int, words: str) -> str:
     """Exit `code`, one stderr line `rag: ...` containing `words`, no traceback."""
     assert result.returncode == code, (result.returncode, result.stderr)

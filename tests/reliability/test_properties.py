@@ -63,7 +63,7 @@ def check_answer_or_refusal(service, question: str) -> None:
     json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 @given(question=questions)
 @example(question="")
