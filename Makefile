@@ -6,7 +6,7 @@ QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve ask test browser eval clean
+.PHONY: demo serve ask test browser eval soak clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
@@ -38,6 +38,16 @@ test: $(BIN)/.installed browser
 
 eval: $(BIN)/.installed
 	$(BIN)/rag eval --out eval/out
+
+# Long reliability runs, outside CI: 100 crash trials with exec'd `rag` processes, then locust
+# with 32 users for 2 minutes against `rag serve` (report: bench/out/soak.json).
+SOAK_INDEX ?= bench/out/soak-index
+soak: $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[soak]'
+	RAG_SOAK_EXEC=1 RAG_SOAK_CRASH_REPEATS=5 OMP_WAIT_POLICY=PASSIVE \
+		$(BIN)/python -m pytest -q -s tests/reliability/test_crash.py
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/rag ingest corpus --index $(SOAK_INDEX)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python bench/soak.py --index $(SOAK_INDEX) --users 32 --seconds 120
 
 clean:
 	rm -rf $(VENV) .rag eval/out tests/artifacts

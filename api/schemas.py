@@ -53,13 +53,19 @@ class AskRequest(BaseModel):
 
 
 class _PagedOut(BaseModel):
-    """Leaves `page` out unless set, so the objects equal `rag ask --json`'s (PDF only)."""
+    """Leaves `page` and `instruction_like` out unless set, so the objects equal
+    `rag ask --json`'s."""
+
+    instruction_like: bool | None = Field(None, description="present (true) when the text reads "
+                                          "like an instruction to a model: prompt injection; "
+                                          "see rag/injection.py")
 
     @model_serializer(mode="wrap")
     def _drop_empty_page(self, handler):
         data = handler(self)
-        if data.get("page") is None:
-            data.pop("page", None)
+        for key in ("page", "instruction_like"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from index import faults
 from index.chunking import ChunkerParams, chunk_document
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
@@ -61,6 +62,7 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Pr
         out[lo:lo + EMBED_BATCH] = embedder.embed_passages(texts[lo:lo + EMBED_BATCH])
         if cache is not None:  # batch by batch, so an ingest killed half-way keeps its work
             cache.put_many(dict(zip(hashes[lo:lo + EMBED_BATCH], out[lo:lo + EMBED_BATCH])))
+        faults.crash_point("mid_embed")
         if progress:
             progress("embed", min(lo + EMBED_BATCH, len(texts)), len(texts))
     return out

@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -29,12 +30,18 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from index import faults
 from index.types import Chunk, Document
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".lock"
 KEEP_GENERATIONS = 2  # the live one and its predecessor, which a slow reader may still be loading
+LOCK_WAIT_S = 30.0  # how long a second writer waits for the first; the CLI sets it from Settings
+_GEN_NAME = re.compile(r"gen-\d{6,}")
+# The keys a manifest had before it carried its own checksum; such a manifest is still read.
+_LEGACY_MANIFEST_KEYS = {"created_at", "embedder", "chunker", "documents", "counts",
+                         "format_version", "files"}
 
 
 class IndexError_(Exception):
@@ -128,11 +135,15 @@ class LoadedIndex:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """The manifest's checksum of itself: sha256 of its canonical JSON without that field."""
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _files_of(gen: Path) -> list[Path]:
@@ -153,8 +164,18 @@ def current_generation(index_dir: Path) -> Path:
     """The live generation folder; IndexNotFound if there is none."""
     pointer = index_dir / CURRENT
     if not pointer.is_file():
+        if any(index_dir.glob("gen-*")):  # a first build killed before its commit, or deleted
+            raise IndexNotFound(f"no index at {index_dir}: {pointer} is missing, so no "
+                                "generation there is known to be complete (run `rag ingest "
+                                f"PATH --index {index_dir}`)")
         raise IndexNotFound(f"no index at {index_dir} (run `rag ingest PATH --index {index_dir}`)")
-    gen = index_dir / pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IndexCorrupt(f"{pointer} is unreadable: {exc}") from None
+    if not _GEN_NAME.fullmatch(name):  # truncated or altered: never resolve it as a path
+        raise IndexCorrupt(f"{pointer} is damaged: it holds {name[:40]!r}, not a generation name")
+    gen = index_dir / name
     if not gen.is_dir():
         raise IndexCorrupt(f"{pointer} names {gen.name}, which does not exist")
     return gen
@@ -164,17 +185,31 @@ def read_manifest(index_dir: Path, generation: Path | None = None) -> dict[str, 
     """The manifest of `generation`, or of the live one."""
     path = (generation or current_generation(index_dir)) / "manifest.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"{path} is damaged: not a JSON object")
+    # The manifest holds every other file's checksum, so it must be checkable itself: a changed
+    # byte that leaves valid JSON (a digit of a size, a chunker parameter) is caught here.
+    # (A manifest of another format version is left to check_compatible, which names both.)
+    stored = manifest.get("manifest_sha256")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return manifest
+    if stored is None and not set(manifest) <= _LEGACY_MANIFEST_KEYS:
+        raise IndexCorrupt(f"{path} is damaged: it has no checksum of its own")
+    if stored is not None and stored != _manifest_digest(manifest):
+        raise IndexCorrupt(f"{path} does not match its own checksum")
+    return manifest
 
 
 @contextlib.contextmanager
-def writer_lock(index_dir: Path, wait_s: float = 30.0) -> Iterator[None]:
-    """Exclusive lock for writers: a second writer waits up to `wait_s`, then fails clearly."""
+def writer_lock(index_dir: Path, wait_s: float | None = None) -> Iterator[None]:
+    """Exclusive lock for writers: a second writer waits up to `wait_s` (default LOCK_WAIT_S),
+    then fails clearly."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / LOCK).open("a") as fh:
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -208,10 +243,13 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
             {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "meta": c.meta,
              "embed_hash": h} for c, h in zip(chunks, embed_hashes)))
         dense.save(tmp / "dense.faiss")
+        faults.crash_point("mid_save")
         bm25.save(tmp / "bm25")
         manifest = dict(manifest, format_version=FORMAT_VERSION, files={
             p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
             for p in _files_of(tmp)})
+        manifest.pop("manifest_sha256", None)  # a manifest copied from a loaded generation
+        manifest["manifest_sha256"] = _manifest_digest(manifest)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1),
                                            encoding="utf-8")
         _fsync_tree(tmp)
@@ -219,11 +257,13 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
         number = int(gens[-1].name.split("-")[1]) + 1 if gens else 1
         gen = index_dir / f"gen-{number:06d}"
         os.rename(tmp, gen)
+        faults.crash_point("before_current")
         pointer_tmp = index_dir / f".{CURRENT}.tmp"
         pointer_tmp.write_text(gen.name, encoding="utf-8")
         with pointer_tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(pointer_tmp, index_dir / CURRENT)
+        faults.crash_point("after_current")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -234,7 +274,7 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
     return gen
 
 
-def verify_files(gen: Path, manifest: dict[str, Any], full: bool) -> None:
+def verify_files(gen: Path, manifest: dict[str, Any], full: bool = True) -> None:
     """Check every file the manifest lists: size always, sha256 when `full`."""
     files = manifest.get("files")
     if not isinstance(files, dict):
@@ -280,7 +320,7 @@ def load_documents(index_dir: Path) -> dict[str, Document]:
     gen = current_generation(index_dir)
     manifest = read_manifest(index_dir, gen)
     check_compatible(manifest, None, index_dir)
-    verify_files(gen, manifest, full=False)  # sizes only: cheap, and catches a truncated file
+    verify_files(gen, manifest)
     return _documents(gen)
 
 
@@ -309,8 +349,39 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
     }
 
 
-def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = False) -> LoadedIndex:
-    """Load the live generation; checks compatibility and file sizes (and checksums if `verify`)."""
+def compact(index_dir: Path) -> dict[str, Any]:
+    """Remove every generation but the live one, and what killed writers left; under the lock.
+
+    Refuses (IndexCorrupt) when the live generation fails its checksums: the older generations
+    may then be the only sound copy. Returns what was removed and the bytes freed.
+    """
+    with writer_lock(index_dir):
+        live = current_generation(index_dir)
+        verify_files(live, read_manifest(index_dir, live))
+        doomed = [p for p in index_dir.iterdir()
+                  if p != live and (_GEN_NAME.fullmatch(p.name) or p.name.startswith(".tmp-gen-")
+                                    or p.name == f".{CURRENT}.tmp")]
+        freed = 0
+        for path in sorted(doomed):
+            if path.is_dir():
+                freed += _dir_bytes(path)
+                shutil.rmtree(path)
+            else:
+                freed += path.stat().st_size
+                path.unlink()
+        return {"index": str(index_dir), "live": live.name,
+                "removed": sorted(p.name for p in doomed), "bytes_freed": freed,
+                "bytes_left": _dir_bytes(index_dir)}
+
+
+def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = True) -> LoadedIndex:
+    """Load the live generation; checks compatibility, file sizes and sha256 checksums.
+
+    The checksums are on by default: a changed byte in documents.jsonl or chunks.jsonl would
+    otherwise move a citation's span or change its quote without any error, and hashing costs
+    a small fraction of parsing the same files (see SECURITY.md). `verify=False` checks sizes
+    only.
+    """
     from index.lexical import BM25Index
 
     gen = current_generation(index_dir)  # resolved once: a writer may switch CURRENT meanwhile

@@ -54,7 +54,18 @@ def _settings(index: Optional[Path]):
     from rag.config import Settings
 
     settings = Settings()
+    _apply_reliability(settings)
     return settings.model_copy(update={"index": index}) if index is not None else settings
+
+
+def _apply_reliability(settings) -> None:
+    """Hand the writer-lock wait and the (tests-only) crash point to index/, which reads no
+    environment of its own."""
+    import index.store
+    from index import faults
+
+    index.store.LOCK_WAIT_S = settings.lock_wait_s
+    faults.arm(settings.test_crash_point)
 
 
 class _Bar:
@@ -464,6 +475,25 @@ def index_verify(index: Optional[Path] = IndexOpt) -> None:
         typer.echo(f"ok: {target} {loaded.path.name}: {len(loaded.manifest['files'])} files match "
                    f"their checksums; {len(loaded.documents)} documents, {len(loaded.chunks)} "
                    "chunks")
+
+
+@index_app.command("compact")
+def index_compact(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+    """Delete every generation but the live one and temp folders left by killed writers.
+
+    Runs under the writer lock and never touches the live generation; refuses (exit 3) when the
+    live generation fails its checksums, since the older ones may be the only sound copy.
+    """
+    with _handled():
+        from index.store import compact
+
+        result = compact(_index_dir(index))
+        if as_json:
+            typer.echo(json.dumps(result, ensure_ascii=False))
+            return
+        removed = ", ".join(result["removed"]) or "nothing"
+        typer.echo(f"{result['index']}: kept {result['live']}; removed {removed}; "
+                   f"{_size(result['bytes_freed'])} freed, {_size(result['bytes_left'])} left")
 
 
 def main() -> None:

@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by "
                                     "CORS; empty (the default) sends no CORS headers")
 
+    # Reliability knobs. The crash point exists only for tests/reliability (index/faults.py).
+    lock_wait_s: float = Field(30.0, ge=0, description="how long a writer waits for another "
+                               "writer of the same index before failing")
+    index_poll_ms: int = Field(1000, ge=0, description="`rag serve` checks CURRENT this often "
+                               "and loads a generation another process wrote; 0 = never")
+    test_crash_point: Literal["", "mid_embed", "mid_save", "before_current", "after_current"] = \
+        Field("", description="tests only: SIGKILL `rag ingest` at this point")
+
     def index_dir(self, embedder_id: str = "") -> Path:
         """The configured index, or the default one (bundled corpus) for this embedder.
 

@@ -1,6 +1,8 @@
 """`RagService`: loads an index and an embedder once, then answers questions."""
 from __future__ import annotations
 
+import logging
+import os
 import re
 import threading
 import time
@@ -14,7 +16,7 @@ from index.chunking import ChunkerParams
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
-from index.store import LoadedIndex, load_index
+from index.store import CURRENT, IndexError_, LoadedIndex, load_index
 from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
@@ -23,6 +25,9 @@ from rag.filters import Filters, allowed_rows
 from rag.query import analyse, with_groups
 from rag.retrieve import FusionParams, retrieve
 from rag.types import Answer, Hit
+
+
+log = logging.getLogger("cq-rag.service")
 
 
 class QuestionError(ValueError):
@@ -40,7 +45,16 @@ def check_question(question: str | None, max_chars: int) -> str:
     if len(question) > max_chars:
         raise QuestionError(f"the question has {len(question)} characters; the limit is "
                             f"{max_chars}")
+    if _SURROGATE.search(question):  # undecodable bytes in argv, or "\ud800" in JSON
+        raise QuestionError("the question is not valid Unicode text (it holds a lone surrogate)")
+    if not any(ch.isalnum() for ch in question):
+        # Emoji, punctuation or control characters alone: nothing to search for, and the dense
+        # fallback would otherwise "answer" them with whatever passage lies nearest.
+        raise QuestionError("the question has no letters or digits")
     return question.strip()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class UploadError(ValueError):
@@ -107,8 +121,12 @@ class RagService:
         self.index_dir = index_dir or settings.index_dir(self.embedder.id)
         # Readers take `self.index` once per request; writers replace it with one assignment
         # after the new generation is fully loaded, so a query sees the old index or the new.
-        self.index: LoadedIndex = load_index(self.index_dir, embedder_id=self.embedder.id)
+        self._pointer = self._stat_pointer()  # CURRENT as of the load below (or later)
+        self._index: LoadedIndex = load_index(self.index_dir, embedder_id=self.embedder.id)
         self._write_lock = threading.Lock()
+        self._poll_s = settings.index_poll_ms / 1000
+        self._next_poll = time.monotonic() + self._poll_s
+        self._loading = threading.Lock()  # held while a generation loads in the background
         self.fusion = FusionParams(mode=settings.retrieval, method=settings.fusion,
                                    candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
@@ -117,6 +135,41 @@ class RagService:
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
                                                   checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The live generation. At most every `index_poll_ms` this looks whether another process
+        (`rag ingest`) moved CURRENT; if so the new generation loads in a background thread and
+        replaces this one when complete, so no request waits for it or sees half of it."""
+        if self._poll_s and time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + self._poll_s
+            pointer = self._stat_pointer()
+            if pointer != self._pointer and self._loading.acquire(blocking=False):
+                threading.Thread(target=self._load_in_background, args=(pointer,),
+                                 name="index-reload", daemon=True).start()
+        return self._index
+
+    def _stat_pointer(self) -> tuple | None:
+        """What identifies CURRENT's content: os.replace gives it a new inode every time."""
+        try:
+            st = os.stat(self.index_dir / CURRENT)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _load_in_background(self, pointer: tuple | None) -> None:
+        try:
+            with self._write_lock:  # not while this process's own upload is swapping
+                if self._index.path.name != _live_name(self.index_dir):
+                    self._index = load_index(self.index_dir, embedder_id=self.embedder.id)
+                    log.info("now serving %s", self._index.path)
+        except IndexError_ as exc:  # keep serving the generation we have
+            log.error("kept %s: the new generation did not load: %s", self._index.path, exc)
+        except Exception:  # a thread must not die silently
+            log.exception("kept %s: reloading the index failed", self._index.path)
+        finally:
+            self._pointer = pointer  # a failed generation is retried only when CURRENT moves on
+            self._loading.release()
 
     def check_question(self, question: str) -> str:
         """Strip and validate a question; QuestionError if it cannot be asked."""
@@ -207,5 +260,13 @@ class RagService:
 
     def _reload(self) -> None:
         # Load the new generation completely before the one assignment that readers observe.
+        pointer = self._stat_pointer()
         fresh = load_index(self.index_dir, embedder_id=self.embedder.id)
-        self.index = fresh
+        self._index, self._pointer = fresh, pointer
+
+
+def _live_name(index_dir: Path) -> str:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""

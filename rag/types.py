@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index.types import Chunk
+from rag.injection import instruction_like
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class Hit:
                "score": round(float(self.score), 6), "text": c.text}
         if "page" in c.meta:  # paged documents (PDF) only, so a citation can say 第N页
             out["page"] = c.meta["page"]
+        if instruction_like(c.text):  # see rag/injection.py; absent when false
+            out["instruction_like"] = True
         return out
 
 
@@ -41,6 +44,8 @@ class Citation:
                "end": self.end, "quote": self.quote}
         if self.page is not None:
             out["page"] = self.page
+        if instruction_like(self.quote):
+            out["instruction_like"] = True
         return out
 
 

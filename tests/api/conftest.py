@@ -37,3 +37,10 @@ def writable(sample_index, tmp_path_factory):
     server = start_server(index, root / "serve.log")
     yield server
     stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def writable_http(writable):
+    """An HTTP client of the writable server."""
+    with writable.client() as client:
+        yield client

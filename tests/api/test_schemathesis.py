@@ -40,6 +40,8 @@ def test_no_request_gets_a_server_error(writable, mode):
             raise AssertionError(f"{operation.label} ({mode.value}): {exc!r}\n"
                                  f"server log:\n{writable.log_tail()}") from exc
     called = {label for label, _ in calls}
+    print(f"\nschemathesis {mode.value}: {len(calls)} cases over {len(called)} operations, "
+          f"statuses {sorted({status for _, status in calls})}")
     assert called == {op.label for op in operations} if mode is GenerationMode.POSITIVE \
         else len(called) >= 6, called
     assert any(400 <= status < 500 for _, status in calls) or mode is GenerationMode.POSITIVE

@@ -67,6 +67,7 @@ def _refresh_file_entry(gen, name):
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     data = (gen / name).read_bytes()
     manifest["files"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    manifest["manifest_sha256"] = store._manifest_digest(manifest)  # and re-seal the manifest
     (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
