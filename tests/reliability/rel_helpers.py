@@ -130,6 +130,8 @@ class CliPool:
     def start(self, *argv: str, env: dict | None = None) -> Running:
         self._n += 1
         out, err = self._dir / f"{self._n}.out", self._dir / f"{self._n}.err"
+        out.touch()  # here, not in the child: a kill may come before the child opens them
+        err.touch()
         reply = self._ask({"argv": list(argv), "env": env or {}, "out": str(out),
                            "err": str(err)})
         return Running(reply["pid"], out, err)

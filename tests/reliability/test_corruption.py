@@ -113,3 +113,26 @@ def test_a_damaged_generation_written_while_serving_is_not_switched_to(fact_inde
         assert service.ask(FACT_QUESTION).answerable
         assert service.index.path.name == "gen-000001"
     shutil.rmtree(gen)
+
+
+def test_compact_refuses_when_the_live_generation_is_damaged(cli, damaged_copies):
+    """The older generations may then be the only sound copy: compact deletes nothing."""
+    index_dir = damaged_copies["gen-000001/chunks.jsonl", "flip"]
+    (index_dir / "gen-000000").mkdir()  # stands for an older generation
+    (index_dir / ".tmp-gen-x").mkdir()
+    before = sorted(p.name for p in index_dir.iterdir())
+    assert_one_line_error(cli.run("index", "compact", "--index", str(index_dir)), 3,
+                          "chunks.jsonl does not match its checksum")
+    assert sorted(p.name for p in index_dir.iterdir()) == before
+
+
+def test_compact_keeps_the_live_generation_and_says_what_it_freed(cli, fact_index, tmp_path):
+    copy = copy_fact_index(fact_index, tmp_path)
+    shutil.copytree(copy.index_dir / "gen-000001", copy.index_dir / "gen-000000")
+    (copy.index_dir / ".tmp-gen-abc").mkdir()
+    result = cli.run("index", "compact", "--index", str(copy.index_dir))
+    assert result.returncode == 0, result.stderr
+    assert "kept gen-000001; removed .tmp-gen-abc, gen-000000;" in result.stdout
+    assert sorted(p.name for p in copy.index_dir.iterdir()) == [".lock", "CURRENT", "gen-000001"]
+    again = cli.run("index", "compact", "--index", str(copy.index_dir), "--json").json()
+    assert again["removed"] == [] and again["bytes_freed"] == 0
