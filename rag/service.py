@@ -13,7 +13,8 @@ from index.build import (IngestReport, Progress, delete_documents, ingest, inges
 from index.chunking import ChunkerParams
 from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
-from index.store import LoadedIndex, load_index
+from index.store import IndexMismatch, LoadedIndex, load_index
+from index.vectors import VectorBackend
 from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
@@ -68,9 +69,22 @@ def upload_doc_id(filename: str) -> str:
 
 def embedder_from(settings: Settings) -> Embedder:
     """The configured embedder."""
-    return make_embedder(settings.embedder, model=settings.embed_model,
-                         query_prompt=settings.query_prompt,
-                         passage_prompt=settings.passage_prompt, normalize=settings.normalize)
+    kwargs = embedder_kwargs(settings)
+    return make_embedder(kwargs.pop("backend"), **kwargs)
+
+
+def embedder_kwargs(settings: Settings) -> dict:
+    """`make_embedder` arguments of the configured embedder (also for Ray workers)."""
+    return dict(backend=settings.embedder, model=settings.embed_model,
+                query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt,
+                normalize=settings.normalize)
+
+
+def vector_backend_from(settings: Settings) -> VectorBackend:
+    """Where new generations keep their vectors (RAG_VECTOR_STORE, RAG_MILVUS_*)."""
+    return VectorBackend(settings.vector_store,
+                         uri=settings.milvus_uri or str(settings.home / "milvus.db"),
+                         prefix=settings.milvus_collection)
 
 
 def chunker_from(settings: Settings) -> ChunkerParams:
@@ -86,7 +100,7 @@ def ensure_sample_index(settings: Settings, embedder: Embedder,
     default index are kept.
     """
     report = ingest([settings.sample_corpus], settings.index_dir(embedder.id), embedder,
-                    chunker_from(settings), progress)
+                    chunker_from(settings), progress, backend=vector_backend_from(settings))
     return report if report.added or report.replaced or report.embedded else None
 
 
@@ -101,6 +115,10 @@ class RagService:
         # Readers take `self.index` once per request; writers replace it with one assignment
         # after the new generation is fully loaded, so a query sees the old index or the new.
         self.index: LoadedIndex = load_index(self.index_dir, embedder_id=self.embedder.id)
+        if not vector_backend_from(settings).holds(self.index.dense):
+            raise IndexMismatch(f"{self.index_dir} keeps its vectors in {self.index.dense.kind}, "
+                                f"not in the configured RAG_VECTOR_STORE={settings.vector_store} "
+                                "(or RAG_MILVUS_URI); `rag ingest` its files again to move them")
         self._write_lock = threading.Lock()
         self.fusion = FusionParams(mode=settings.retrieval, method=settings.fusion,
                                    candidates=settings.candidates,
