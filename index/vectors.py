@@ -62,6 +62,7 @@ class VectorBackend:
             if not _PREFIX.match(self.prefix):
                 raise BackendUnavailable(f"RAG_MILVUS_COLLECTION {self.prefix!r} must be a "
                                          "letter or _ then letters, digits or _ (64 at most)")
+            _milvus().normal_uri(self.uri)  # a missing pymilvus or a bad URI fails here, early
 
     def build(self, vectors: np.ndarray, dim: int, index_dir: Path) -> VectorStore:
         """A store holding `vectors` for the next generation of `index_dir` (written on save)."""
