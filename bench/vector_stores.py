@@ -136,15 +136,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/out/vector_stores.json"))
     args = parser.parse_args()
 
-    from rag.config import Settings
-    from rag.service import embedder_from, ensure_sample_index
+    from common import bundled_index
 
-    index = args.index
-    if index is None:
-        settings = Settings()
-        embedder = embedder_from(settings)
-        ensure_sample_index(settings, embedder)
-        index = settings.index_dir(embedder.id)
+    index = bundled_index(args.index)
     debian = debian_chunks()
     sizes = args.sizes if args.sizes is not None else [n for n in (debian, 20000) if n]
     work = Path(tempfile.mkdtemp(prefix="vector-stores-"))
