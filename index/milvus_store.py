@@ -23,18 +23,20 @@ only ever drops collections its own directory created, even when indexes share o
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from index.store import IndexCorrupt
+from index.store import IndexCorrupt, IndexError_
 
 FILE = "dense.milvus.json"
 MAX_TOPK = 16384  # Milvus's limit on one search's k
@@ -54,10 +56,34 @@ def normal_uri(uri: str) -> str:
     return os.path.abspath(uri)
 
 
+class MilvusUnavailable(IndexError_):
+    """Milvus cannot be reached or opened (a Lite folder another process holds)."""
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pymilvus and milvus-lite log a traceback for each failure; ours is a one-line error."""
+    loggers = [logging.getLogger(name) for name in ("pymilvus", "milvus_lite")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
 @functools.lru_cache(maxsize=None)
 def _client(uri: str) -> MilvusClient:
     # One client per URI and process: Milvus Lite holds its folder's lock for the process.
-    return MilvusClient(uri=uri)
+    try:
+        with _quiet():
+            return MilvusClient(uri=uri)
+    except MilvusException as exc:
+        raise MilvusUnavailable(f"cannot open Milvus at {uri}: {exc.message} (a Milvus Lite "
+                                "folder is open to one process at a time; several need a "
+                                "Milvus server)") from None
 
 
 def owner_tag(index_dir: Path) -> str:
@@ -117,13 +143,16 @@ class MilvusStore:
         client = _client(meta["uri"])
         name = meta["collection"]
         try:
-            if not client.has_collection(name):
-                raise IndexCorrupt(f"{path} names Milvus collection {name}, which {meta['uri']} "
-                                   "does not hold; rebuild with `rag ingest`")
-            client.load_collection(name)
-            size = _count(client, name)
+            with _quiet():
+                present = client.has_collection(name)
+                if present:
+                    client.load_collection(name)
+                    size = _count(client, name)
         except MilvusException as exc:
             raise IndexCorrupt(f"{path}: Milvus at {meta['uri']} failed: {exc.message}") from None
+        if not present:
+            raise IndexCorrupt(f"{path} names Milvus collection {name}, which {meta['uri']} "
+                               "does not hold; rebuild with `rag ingest`")
         if size != meta["count"]:
             raise IndexCorrupt(f"{path}: collection {name} has {size} rows, the generation "
                                f"recorded {meta['count']}")

@@ -57,3 +57,15 @@ def test_ingest_into_milvus_then_search(tmp_path, milvus_uri):
     result = run("search", "高新技术企业多少家", "--index", index, "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert "4222" in json.loads(result.stdout)["passages"][0]["text"]
+
+
+def test_a_milvus_lite_folder_held_by_another_process_is_one_line(tmp_path, milvus_uri):
+    from index.milvus_store import _client
+
+    _client(milvus_uri)  # this test process holds the session's Lite folder
+    (tmp_path / "doc.txt").write_text(SHORT_DOC, encoding="utf-8")
+    result = run("ingest", str(tmp_path / "doc.txt"), "--index", str(tmp_path / "index"),
+                 env={"RAG_VECTOR_STORE": "milvus", "RAG_MILVUS_URI": milvus_uri})
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("rag: ")]
+    assert len(errors) == 1 and "one process at a time" in errors[0]  # after the embed bar
