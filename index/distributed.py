@@ -44,6 +44,20 @@ class _Worker:
         return self._embedder.embed_passages(texts)
 
 
+def _start(ray, address: str, workers: int) -> None:
+    """ray.init, tried twice: on a loaded machine the raylet can miss Ray's fixed 30 s wait."""
+    kwargs = ({"address": address} if address else
+              {"num_cpus": workers, "object_store_memory": OBJECT_STORE_BYTES})
+    for attempt in (1, 2):
+        try:
+            ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+            return
+        except Exception as exc:  # Ray raises a bare Exception for a startup timeout
+            ray.shutdown()
+            if attempt == 2:
+                raise RayUnavailable(f"Ray did not start: {' '.join(str(exc).split())}") from None
+
+
 @contextlib.contextmanager
 def ray_embedding(embedder_kwargs: dict[str, Any], workers: int,
                   address: str = "") -> Iterator:
@@ -55,9 +69,7 @@ def ray_embedding(embedder_kwargs: dict[str, Any], workers: int,
     def embed_batches(batches: list[list[str]]) -> Iterator[np.ndarray]:
         if "pool" not in state:
             if not ray.is_initialized():
-                kwargs = ({"address": address} if address else
-                          {"num_cpus": workers, "object_store_memory": OBJECT_STORE_BYTES})
-                ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+                _start(ray, address, workers)
                 state["started"] = True
             from ray.util import ActorPool
 
