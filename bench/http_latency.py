@@ -77,15 +77,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from eval.gold_set import load_gold
-    from rag.config import Settings
-    from rag.service import embedder_from, ensure_sample_index
+    from common import bundled_index
 
-    index = args.index
-    if index is None:
-        settings = Settings()
-        embedder = embedder_from(settings)
-        ensure_sample_index(settings, embedder)
-        index = settings.index_dir(embedder.id)
+    index = bundled_index(args.index)
     questions = [g.question for g in load_gold()]
     process, url = _serve(index)
     try:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -16,14 +16,17 @@ from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
-from index.store import (FaissStore, IndexError_, IndexNotFound, LoadedIndex, NothingToIndex,
+from index.store import (IndexError_, IndexNotFound, LoadedIndex, NothingToIndex,
                          load_index, save_index, writer_lock)
 from index.types import Chunk, Document
+from index.vectors import VectorBackend, backend_of
 
 EMBED_BATCH = 16
 # progress(stage, done, total): stage is "embed"; lets the CLI draw a bar without this module
 # knowing about terminals.
 Progress = Callable[[str, int, int], None]
+# Embeds batches of passages elsewhere (index/distributed.py), yielding their vectors in order.
+EmbedBatches = Callable[[list[list[str]]], Iterable[np.ndarray]]
 
 
 @dataclass
@@ -56,15 +59,22 @@ def _previous(index_dir: Path, embedder: Embedder) -> LoadedIndex | None:
 
 
 def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Progress | None,
-           cache: EmbeddingCache | None) -> np.ndarray:
+           cache: EmbeddingCache | None = None,
+           embed_batches: EmbedBatches | None = None) -> np.ndarray:
     out = np.zeros((len(texts), embedder.dim), np.float32)
-    for lo in range(0, len(texts), EMBED_BATCH):
-        out[lo:lo + EMBED_BATCH] = embedder.embed_passages(texts[lo:lo + EMBED_BATCH])
+    # The same batches either way, so a distributed run computes exactly what this one does.
+    batches = [texts[lo:lo + EMBED_BATCH] for lo in range(0, len(texts), EMBED_BATCH)]
+    if not batches:
+        return out
+    run = embed_batches or (lambda bs: map(embedder.embed_passages, bs))
+    for n, vectors in enumerate(run(batches)):
+        lo = n * EMBED_BATCH
+        out[lo:lo + len(batches[n])] = vectors
         if cache is not None:  # batch by batch, so an ingest killed half-way keeps its work
-            cache.put_many(dict(zip(hashes[lo:lo + EMBED_BATCH], out[lo:lo + EMBED_BATCH])))
+            cache.put_many(dict(zip(hashes[lo:lo + len(batches[n])], out[lo:lo + len(batches[n])])))
         faults.crash_point("mid_embed")
         if progress:
-            progress("embed", min(lo + EMBED_BATCH, len(texts)), len(texts))
+            progress("embed", lo + len(batches[n]), len(texts))
     return out
 
 
@@ -104,19 +114,22 @@ def _fields(doc: Document) -> dict:
 
 def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
            params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
+           backend: VectorBackend | None = None,
+           embed_batches: EmbedBatches | None = None,
            embed_cache: EmbeddingCache | None = None) -> IngestReport:
     """Add new files, replace changed ones, keep the rest; embed only what is new.
 
     Files are matched to indexed documents by doc_id and compared by content hash. A file that
     cannot be loaded, or repeats another document's text, is reported in `errors` and changes
     nothing: an indexed copy of it stays as it was. An index built with another embedder is
-    refused (IndexMismatch) rather than silently mixed.
+    refused (IndexMismatch) rather than silently mixed. `backend` says where the vectors go (by
+    default where they are, else FAISS); a new backend moves them without re-embedding.
     """
     t0 = time.perf_counter()
     new_docs, errors = load_paths(paths)
     report = ingest_documents(new_docs, index_dir, embedder, params, progress,
-                              sources=", ".join(str(p) for p in paths), t0=t0,
-                              embed_cache=embed_cache)
+                              sources=", ".join(str(p) for p in paths), t0=t0, backend=backend,
+                              embed_batches=embed_batches, embed_cache=embed_cache)
     report.errors = errors + report.errors  # load failures first, then repeated texts
     return report
 
@@ -124,6 +137,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
 def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedder,
                      params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
                      sources: str = "the given documents", t0: float | None = None,
+                     backend: VectorBackend | None = None,
+                     embed_batches: EmbedBatches | None = None,
                      embed_cache: EmbeddingCache | None = None) -> IngestReport:
     """`ingest` for documents already in memory (an HTTP upload): same matching and reuse.
 
@@ -138,7 +153,8 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         old_docs: dict[str, Document] = dict(old.documents) if old else {}
         same_chunker = bool(old) and old.manifest.get("chunker") == params.to_dict()
         docs = _merge(old_docs, new_docs, report)
-        if old and same_chunker and not report.added and not report.replaced:
+        moved = bool(old) and backend is not None and not backend.holds(old.dense)
+        if old and same_chunker and not moved and not report.added and not report.replaced:
             report.documents, report.chunks = len(old.documents), len(old.chunks)
             report.reused = len(old.chunks)
             report.timings_s["total"] = time.perf_counter() - t0
@@ -168,7 +184,7 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         todo = [i for i, h in enumerate(hashes) if h not in cache]
         t2 = time.perf_counter()
         fresh = _embed([texts[i] for i in todo], [hashes[i] for i in todo], embedder, progress,
-                       embed_cache)
+                       embed_cache, embed_batches)
         report.timings_s["embed"] = time.perf_counter() - t2
         vectors = np.zeros((len(chunks), embedder.dim), np.float32)
         for row, i in enumerate(todo):
@@ -179,7 +195,8 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         report.embedded, report.reused, report.cached = len(todo), reused, cached
 
         t3 = time.perf_counter()
-        _save(index_dir, embedder, params.to_dict(), ordered, chunks, hashes, vectors)
+        backend = backend or (backend_of(old.dense) if old else VectorBackend())
+        _save(index_dir, embedder, params.to_dict(), ordered, chunks, hashes, vectors, backend)
         report.timings_s["save"] = time.perf_counter() - t3
         report.documents, report.chunks = len(ordered), len(chunks)
         report.timings_s["total"] = time.perf_counter() - t0
@@ -187,8 +204,9 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
 
 
 def _save(index_dir: Path, embedder: Embedder, chunker: dict, documents: list[Document],
-          chunks: list[Chunk], hashes: list[str], vectors: np.ndarray) -> Path:
-    """Write one generation (manifest, FAISS, BM25) and make it live; caller holds the lock."""
+          chunks: list[Chunk], hashes: list[str], vectors: np.ndarray,
+          backend: VectorBackend) -> Path:
+    """Write one generation (manifest, vectors, BM25) and make it live; caller holds the lock."""
     manifest = {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "embedder": {"id": embedder.id, "dim": embedder.dim},
@@ -198,7 +216,7 @@ def _save(index_dir: Path, embedder: Embedder, chunker: dict, documents: list[Do
         "counts": {"documents": len(documents), "chunks": len(chunks)},
     }
     return save_index(index_dir, manifest=manifest, documents=documents, chunks=chunks,
-                      embed_hashes=hashes, dense=FaissStore.build(vectors, embedder.dim),
+                      embed_hashes=hashes, dense=backend.build(vectors, embedder.dim, index_dir),
                       bm25=BM25Index.build([c.indexed_text() for c in chunks]))
 
 
@@ -206,7 +224,8 @@ class UnknownDocument(IndexError_):
     """A doc_id that the index does not hold."""
 
 
-def delete_documents(doc_ids: list[str], index_dir: Path, embedder: Embedder) -> Path:
+def delete_documents(doc_ids: list[str], index_dir: Path, embedder: Embedder,
+                     backend: VectorBackend | None = None) -> Path:
     """Write a new generation without `doc_ids` and make it live; returns the generation.
 
     The remaining chunks and their vectors are kept exactly as they are (no re-chunking, no
@@ -225,4 +244,5 @@ def delete_documents(doc_ids: list[str], index_dir: Path, embedder: Embedder) ->
         rows = [i for i, c in enumerate(old.chunks) if c.doc_id not in gone]
         vectors = old.dense.vectors()[rows] if rows else np.zeros((0, embedder.dim), np.float32)
         return _save(index_dir, embedder, old.manifest.get("chunker", {}), documents,
-                     [old.chunks[i] for i in rows], [old.embed_hashes[i] for i in rows], vectors)
+                     [old.chunks[i] for i in rows], [old.embed_hashes[i] for i in rows], vectors,
+                     backend or backend_of(old.dense))

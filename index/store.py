@@ -7,7 +7,8 @@ Layout, chosen so that a write is atomic and a reader never sees half an index:
         manifest.json          format, embedder, chunker, document hashes, file sizes and sha256
         documents.jsonl        {id, text, meta}
         chunks.jsonl           {id, doc_id, start, end, meta, embed_hash}; text is re-cut from documents
-        dense.faiss            inner product over L2-normalised float32
+        dense.faiss            inner product over L2-normalised float32 (RAG_VECTOR_STORE=faiss)
+        dense.milvus.json      or: the Milvus collection holding them (index/milvus_store.py)
         bm25/                  bm25s files
 
 A new generation is written under a temporary name, fsynced, renamed to `gen-N`, and only then
@@ -26,12 +27,16 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from index import faults
 from index.types import Chunk, Document
+from index.vectors import BackendUnavailable, load_vector_store, release_generations
+
+if TYPE_CHECKING:
+    from index.vectors import VectorStore
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -69,7 +74,10 @@ class IndexLocked(IndexError_):
 
 
 class FaissStore:
-    """Dense vectors in a FAISS inner-product index; row i is chunk i."""
+    """Dense vectors in a FAISS inner-product index; row i is chunk i (a `VectorStore`)."""
+
+    kind = "faiss"
+    FILE = "dense.faiss"
 
     def __init__(self, index) -> None:
         self._index = index
@@ -130,7 +138,7 @@ class LoadedIndex:
     documents: dict[str, Document]
     chunks: list[Chunk]
     embed_hashes: list[str]
-    dense: FaissStore
+    dense: VectorStore
     bm25: Any  # index.lexical.BM25Index; typed loosely so this module needs no jieba
 
 
@@ -231,7 +239,7 @@ def _write_jsonl(path: Path, records) -> None:
 
 
 def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Document],
-               chunks: list[Chunk], embed_hashes: list[str], dense: FaissStore, bm25) -> Path:
+               chunks: list[Chunk], embed_hashes: list[str], dense: VectorStore, bm25) -> Path:
     """Write a new generation and make it live atomically; the caller holds `writer_lock`."""
     index_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-gen-", dir=index_dir))
@@ -242,7 +250,7 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
         _write_jsonl(tmp / "chunks.jsonl", (
             {"id": c.id, "doc_id": c.doc_id, "start": c.start, "end": c.end, "meta": c.meta,
              "embed_hash": h} for c, h in zip(chunks, embed_hashes)))
-        dense.save(tmp / "dense.faiss")
+        dense.save(tmp / dense.FILE)
         faults.crash_point("mid_save")
         bm25.save(tmp / "bm25")
         manifest = dict(manifest, format_version=FORMAT_VERSION, files={
@@ -267,7 +275,9 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in sorted(index_dir.glob("gen-*"))[:-KEEP_GENERATIONS]:
+    gens = sorted(index_dir.glob("gen-*"))
+    release_generations(index_dir, gens[:-KEEP_GENERATIONS], gens[-KEEP_GENERATIONS:])
+    for old in gens[:-KEEP_GENERATIONS]:
         shutil.rmtree(old, ignore_errors=True)
     for stale in index_dir.glob(".tmp-gen-*"):  # left by a writer that was killed
         shutil.rmtree(stale, ignore_errors=True)
@@ -400,8 +410,10 @@ def load_index(index_dir: Path, embedder_id: str | None = None, verify: bool = T
                             meta=rec["meta"]))
         hashes.append(rec["embed_hash"])
     try:
-        dense = FaissStore.load(gen / "dense.faiss")
+        dense = load_vector_store(gen)
         bm25 = BM25Index.load(gen / "bm25")
+    except (IndexError_, BackendUnavailable):
+        raise
     except Exception as exc:  # faiss and bm25s raise assorted types on damaged files
         raise IndexCorrupt(f"{gen}: cannot read the vector or BM25 index: {exc}") from None
     if dense.size != len(chunks) or bm25.size != len(chunks):

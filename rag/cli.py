@@ -114,17 +114,24 @@ def _print_answer(answer) -> None:
 @app.command()
 def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md, .html, "
                                               ".pdf, .docx)."),
-           index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
+           index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt,
+           workers: str = typer.Option("local", "--workers", help="Embed here ('local') or on "
+                                       "Ray ('ray': RAY_ADDRESS, else a local Ray).")) -> None:
     """Add new files and replace changed ones; unchanged files are not re-embedded."""
     with _handled():
         from index.build import ingest as run_ingest
-        from rag.service import chunker_from, embed_cache_from, embedder_from
+        from rag.service import (chunker_from, embed_cache_from, embedder_from,
+                                 vector_backend_from)
 
+        if workers not in ("local", "ray"):
+            raise ValueError(f"--workers must be 'local' or 'ray', got {workers!r}")
         settings = _settings(index)
         embedder = embedder_from(settings)
         target = settings.index_dir(embedder.id)
-        with _Bar("Ingesting") as bar:
+        with _Bar("Ingesting") as bar, _embedding(workers, settings) as embed_batches:
             report = run_ingest(paths, target, embedder, chunker_from(settings), progress=bar,
+                                backend=vector_backend_from(settings),
+                                embed_batches=embed_batches,
                                 embed_cache=embed_cache_from(settings))
         for error in report.errors:
             _err(f"skipped {error.path}: {error.reason}")
@@ -146,6 +153,16 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                        f"{report.timings_s.get('total', 0):.1f} s")
         if report.errors:
             raise typer.Exit(EXIT_PARTIAL)
+
+
+def _embedding(workers: str, settings):
+    """None (embed in this process) or the Ray pool's batch embedder."""
+    if workers == "local":
+        return contextlib.nullcontext(None)
+    from index.distributed import ray_embedding
+    from rag.service import embedder_kwargs
+
+    return ray_embedding(embedder_kwargs(settings), settings.ray_workers, settings.ray_address)
 
 
 SinceOpt = typer.Option("", "--since", help="Only documents dated on or after (YYYY[-MM[-DD]]).")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,15 @@ class Settings(BaseSettings):
 
     embed_cache: bool = Field(True, description="keep passage vectors in HOME/embeddings.sqlite "
                               "by (embedder, text) hash, across indexes and generations")
+
+    # Where dense vectors live (docs/SCALING.md); the index directory keeps everything else.
+    vector_store: Literal["faiss", "milvus"] = "faiss"
+    milvus_uri: str = Field("", description="Milvus Lite folder (*.db) or http://host:19530; "
+                            "unset = <home>/milvus.db")
+    milvus_collection: str = Field("cqrag", description="prefix of the Milvus collections")
+    # `rag ingest --workers ray`: a local Ray with ray_workers CPUs, or the cluster at RAY_ADDRESS.
+    ray_workers: int = Field(2, ge=1, description="embedding actors")
+    ray_address: str = Field("", validation_alias=AliasChoices("RAG_RAY_ADDRESS", "RAY_ADDRESS"))
 
     chunk_size: int = Field(300, ge=20)
     chunk_overlap: int = Field(60, ge=0)

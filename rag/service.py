@@ -16,7 +16,8 @@ from index.chunking import ChunkerParams
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
-from index.store import CURRENT, IndexError_, LoadedIndex, load_index
+from index.store import CURRENT, IndexError_, IndexMismatch, LoadedIndex, load_index
+from index.vectors import VectorBackend
 from rag.answer import Assembler, AssemblyParams
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
@@ -83,10 +84,23 @@ def upload_doc_id(filename: str) -> str:
 
 def embedder_from(settings: Settings) -> Embedder:
     """The configured embedder."""
-    return make_embedder(settings.embedder, model=settings.embed_model,
-                         query_prompt=settings.query_prompt,
-                         passage_prompt=settings.passage_prompt, normalize=settings.normalize,
-                         engine=settings.embed_engine, models_dir=settings.home / "models")
+    kwargs = embedder_kwargs(settings)
+    return make_embedder(kwargs.pop("backend"), **kwargs)
+
+
+def embedder_kwargs(settings: Settings) -> dict:
+    """`make_embedder` arguments of the configured embedder (also for Ray workers)."""
+    return dict(backend=settings.embedder, model=settings.embed_model,
+                query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt,
+                normalize=settings.normalize, engine=settings.embed_engine,
+                models_dir=settings.home / "models")
+
+
+def vector_backend_from(settings: Settings) -> VectorBackend:
+    """Where new generations keep their vectors (RAG_VECTOR_STORE, RAG_MILVUS_*)."""
+    return VectorBackend(settings.vector_store,
+                         uri=settings.milvus_uri or str(settings.home / "milvus.db"),
+                         prefix=settings.milvus_collection)
 
 
 def chunker_from(settings: Settings) -> ChunkerParams:
@@ -108,7 +122,8 @@ def ensure_sample_index(settings: Settings, embedder: Embedder,
     default index are kept.
     """
     report = ingest([settings.sample_corpus], settings.index_dir(embedder.id), embedder,
-                    chunker_from(settings), progress, embed_cache=embed_cache_from(settings))
+                    chunker_from(settings), progress, backend=vector_backend_from(settings),
+                    embed_cache=embed_cache_from(settings))
     return report if report.added or report.replaced or report.embedded else None
 
 
@@ -124,6 +139,10 @@ class RagService:
         # after the new generation is fully loaded, so a query sees the old index or the new.
         self._pointer = self._stat_pointer()  # CURRENT as of the load below (or later)
         self._index: LoadedIndex = load_index(self.index_dir, embedder_id=self.embedder.id)
+        if not vector_backend_from(settings).holds(self._index.dense):
+            raise IndexMismatch(f"{self.index_dir} keeps its vectors in {self._index.dense.kind}, "
+                                f"not in the configured RAG_VECTOR_STORE={settings.vector_store} "
+                                "(or RAG_MILVUS_URI); `rag ingest` its files again to move them")
         self._write_lock = threading.Lock()
         self._poll_s = settings.index_poll_ms / 1000
         self._next_poll = time.monotonic() + self._poll_s

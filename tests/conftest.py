@@ -41,3 +41,13 @@ def service(sample_index):
     from rag.service import RagService
 
     return RagService(Settings(index=sample_index))
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory) -> str:
+    """A Milvus Lite folder for the session (one process may hold it at a time); skips where
+    the `milvus` extra is not installed."""
+    pytest.importorskip("pymilvus", reason="the Milvus tests need the extra: pip install '.[milvus]'")
+    pytest.importorskip("milvus_lite", reason="the Milvus tests need milvus-lite: pip install "
+                        "'.[milvus]'")
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")

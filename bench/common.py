@@ -1,0 +1,18 @@
+"""What the bench scripts share: the index they measure."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def bundled_index(index: Path | None) -> Path:
+    """`index` if given, else the bundled-corpus index of the configured embedder (built or
+    refreshed first)."""
+    if index is not None:
+        return index
+    from rag.config import Settings
+    from rag.service import embedder_from, ensure_sample_index
+
+    settings = Settings()
+    embedder = embedder_from(settings)
+    ensure_sample_index(settings, embedder)
+    return settings.index_dir(embedder.id)
