@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +56,24 @@ def words(text: str) -> list[str]:
             if t and _WORD.search(t)]
 
 
+def _bm25s():
+    """bm25s, imported without numba.
+
+    bm25s imports numba whenever it is installed (ranx, in the dev extra, pulls it in), which
+    costs 0.8 s of every cold start; this module only uses bm25s's numpy backend, so numba is
+    hidden from that one import and bm25s falls back to numpy as it does without numba.
+    """
+    if "bm25s" not in sys.modules and "numba" not in sys.modules:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # makes `import numba` fail
+        try:
+            import bm25s
+        finally:
+            del sys.modules["numba"]
+    import bm25s
+
+    return bm25s
+
+
 class BM25Index:
     """A bm25s index over chunk texts; row i scores chunk i."""
 
@@ -63,9 +82,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, texts: list[str]) -> "BM25Index":
-        import bm25s
-
-        retriever = bm25s.BM25()
+        retriever = _bm25s().BM25()
         corpus_tokens = [tokenize(t) or [""] for t in texts]
         retriever.index(corpus_tokens, show_progress=False)
         return cls(retriever)
@@ -75,9 +92,7 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: Path, mmap: bool = False) -> "BM25Index":
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(directory), mmap=mmap))
+        return cls(_bm25s().BM25.load(str(directory), mmap=mmap))
 
     @property
     def size(self) -> int:
