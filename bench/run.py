@@ -224,6 +224,8 @@ def scale(args) -> dict:
     if (deb / "CURRENT").exists():  # more real centres when the langchain section built it
         dirs.append(deb)
     sizes = [2000, 10000] if args.quick else [int(s) for s in args.scale_sizes.split(",")]
+    if args.hnsw_ef:
+        scale_mod.HNSW_EF = tuple(int(e) for e in args.hnsw_ef.split(","))
     result = scale_mod.run(scale_mod.real_vectors(dirs), queries, sizes, args.threads,
                            kinds=tuple(args.scale_kinds.split(",")), log=log,
                            timed=args.scale_timed)
@@ -262,6 +264,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="FAISS threads in the scale curve")
     parser.add_argument("--scale-kinds", default="flat,hnsw,ivfpq", help="flat first: the truth")
     parser.add_argument("--scale-timed", type=int, help="queries timed singly (default: all)")
+    parser.add_argument("--hnsw-ef", help="efSearch values tried, comma-separated")
     parser.add_argument("--out-dir", type=Path)
     args = parser.parse_args()
     wanted = args.only.split(",") if args.only else list(SECTIONS)
