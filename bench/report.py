@@ -76,8 +76,12 @@ def render(results: dict) -> str:
             out.append(f"| {r['n']:,} | {r['kind']} | {params} | {r['build_s']} | "
                        f"{_mib(r['index_bytes'])} | {_mib(r['rss_delta_bytes'])} | "
                        f"{r['search_ms_p50']} | {r['search_ms_p95']} | {r['recall_at_10']} |")
-        if sc.get("device"):
-            out += ["", f"Measured on: {sc['device']}."]
+        out += ["", sc["method"]]
+        if sc.get("extra_run"):
+            x = sc["extra_run"]
+            out += ["", f"The rows with efSearch ≥ 512 at 1M come from {x['what']} "
+                        f"({x['ran_at']}, load {x['load_avg_start'][0]:.1f} → "
+                        f"{x['load_avg_end'][0]:.1f}; latency over the first 20 queries)."]
     if "langchain" in s:
         lc = s["langchain"]
         out += _head("Against a plain LangChain pipeline (same run, same embedder, k = 5)", lc) + [
