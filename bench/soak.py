@@ -1,6 +1,6 @@
 """Load soak: locust against a real `rag serve`, sampling the server's memory (`make soak`).
 
-Starts `rag serve` on the index, runs bench/locustfile.py headless (default 32 users for 120 s),
+Starts `rag serve` on the index, runs bench/locust_soak.py headless (default 32 users for 120 s),
 samples the server's RSS every 2 s, and writes a JSON report (default bench/out/soak.json):
 requests, failures, p50/p95/p99 in ms, requests per second, RSS at start, end and peak, and the
 growth over the second half of the run (flat memory: a few MiB at most). Exit 1 on any failure.
@@ -64,7 +64,7 @@ def main() -> int:
         sampler.start()
         with tempfile.TemporaryDirectory() as tmp:
             locust = str(Path(sys.executable).with_name("locust"))
-            subprocess.run([locust, "-f", str(HERE / "locustfile.py"), "--headless",
+            subprocess.run([locust, "-f", str(HERE / "locust_soak.py"), "--headless",
                             "-u", str(args.users), "-r", str(max(1, args.users // 8)),
                             "-t", f"{args.seconds}s", "--host", url, "--csv",
                             f"{tmp}/locust", "--only-summary", "--loglevel", "WARNING"],

@@ -47,6 +47,7 @@ _GEN_NAME = re.compile(r"gen-\d{6,}")
 # The keys a manifest had before it carried its own checksum; such a manifest is still read.
 _LEGACY_MANIFEST_KEYS = {"created_at", "embedder", "chunker", "documents", "counts",
                          "format_version", "files"}
+MMAP_MIN_BYTES = 256 << 20  # a dense index this large is memory-mapped rather than read in
 
 
 class IndexError_(Exception):
@@ -83,19 +84,25 @@ class FaissStore:
         self._index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, dim: int) -> "FaissStore":
-        import faiss
+    def build(cls, vectors: np.ndarray, dim: int, flat_max: int | None = None) -> "FaissStore":
+        """Flat up to `ann.FLAT_MAX` vectors (or `flat_max`), an approximate index above."""
+        from index import ann
 
-        index = faiss.IndexFlatIP(dim)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        return cls(ann.make_index(vectors, dim, flat_max=flat_max)[0])
 
     @classmethod
     def load(cls, path: Path) -> "FaissStore":
+        """Read an index; a large one is memory-mapped, so it is paged in as searched."""
         import faiss
 
-        return cls(faiss.read_index(str(path)))
+        mmap = path.stat().st_size >= MMAP_MIN_BYTES
+        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0))
+
+    def describe(self) -> dict[str, Any]:
+        """Index kind and search parameters, for the manifest."""
+        from index import ann
+
+        return ann.describe(self._index)
 
     def save(self, path: Path) -> None:
         import faiss
@@ -115,18 +122,13 @@ class FaissStore:
     def search(self, query: np.ndarray, k: int,
                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, rows) of the k nearest chunks, best first, among `allowed` rows if given."""
-        import faiss
+        from index import ann
 
         k = min(k, self.size if allowed is None else len(allowed))
         if k <= 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        params = None
-        if allowed is not None:  # searched inside FAISS, so k results come back when k exist
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed.astype(np.int64)))
-        scores, rows = self._index.search(np.ascontiguousarray(query[None, :], np.float32), k,
-                                          params=params)
-        keep = rows[0] >= 0
-        return scores[0][keep], rows[0][keep]
+        # Filters are searched inside FAISS (or exactly), so k results come back when k exist.
+        return ann.search(self._index, query, k, allowed)
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,7 @@ def save_index(index_dir: Path, *, manifest: dict[str, Any], documents: list[Doc
         dense.save(tmp / dense.FILE)
         faults.crash_point("mid_save")
         bm25.save(tmp / "bm25")
-        manifest = dict(manifest, format_version=FORMAT_VERSION, files={
+        manifest = dict(manifest, format_version=FORMAT_VERSION, dense=dense.describe(), files={
             p.relative_to(tmp).as_posix(): {"size": p.stat().st_size, "sha256": _sha256(p)}
             for p in _files_of(tmp)})
         manifest.pop("manifest_sha256", None)  # a manifest copied from a loaded generation

@@ -1,0 +1,150 @@
+"""Which FAISS index a vector set gets, by its size, and how to search it (exact or approximate).
+
+Up to `FLAT_MAX` vectors an exact `IndexFlatIP`; above it, HNSW over flat storage. On the scale
+curve (bench/results.md; 2 busy cores) one Flat search took 16 ms at 10k vectors, 124 ms at
+100k and 1 s at 1M, growing with n, while HNSW stayed near a millisecond (recall@10 0.96 at
+100k with efSearch 256). 20k keeps Flat search within a few ms on an idle machine, and an HNSW
+build of 20k vectors costs seconds, against hours of embedding for that many chunks. HNSW keeps
+the exact vectors, so `reconstruct_n` returns them unchanged and a delete can rebuild without
+re-embedding. IVF-PQ (with a flat refine step that also keeps exact vectors) is built here too,
+for the scale curve and for a caller that asks for it by `kind`.
+
+faiss is imported inside the functions: `rag --help` and cold starts must not pay for it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+FLAT_MAX = 20_000  # vectors; above this an approximate index (see module docstring)
+# A filter admitting at most this many rows is searched exactly over those rows' vectors:
+# cheap (≤ 20k dot products), and a graph search restricted to a few rows can miss some.
+EXACT_FILTER_MAX = 20_000
+
+# efSearch 256: recall@10 0.96 against Flat at 100k on the scale curve (0.92 at 128), 1.5 ms.
+HNSW = {"M": 32, "efConstruction": 80, "efSearch": 256}
+# 96 sub-quantizers of 4 dims for 384-d vectors, 4-bit codes scanned with SIMD ("fast scan"):
+# 8-bit codebooks take minutes to train here. With 48 sub-quantizers and 8·k candidates
+# re-scored, recall@10 stayed near 0.6 on the scale curve's clustered vectors; 96 and 16·k
+# reached 0.97 on a 30k sample (bench/scale.py).
+IVFPQ = {"nbits": 4, "m": 96, "k_factor": 16}
+
+
+def ivf_nlist(n: int) -> int:
+    """Number of IVF lists: about √n, a power of two, at least 16 (k-means cost grows with it)."""
+    return max(16, 2 ** round(math.log2(math.sqrt(max(n, 1)))))
+
+
+def choose(n: int, flat_max: int | None = None) -> str:
+    """The index kind for `n` vectors: "flat" up to the threshold, then "hnsw"."""
+    return "flat" if n <= (FLAT_MAX if flat_max is None else flat_max) else "hnsw"
+
+
+def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
+               flat_max: int | None = None, params: dict[str, Any] | None = None):
+    """(faiss index holding `vectors`, description for the manifest).
+
+    `kind`: "auto" (by size), "flat", "hnsw" or "ivfpq"; `params` overrides that kind's defaults.
+    Vectors are inner-product over L2-normalised float32, as everywhere in the index.
+    """
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    kind = choose(n, flat_max) if kind == "auto" else kind
+    if kind == "flat":
+        index, used = faiss.IndexFlatIP(dim), {}
+    elif kind == "hnsw":
+        used = {**HNSW, **(params or {})}
+        index = faiss.index_factory(dim, f"HNSW{used['M']},Flat", faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = used["efConstruction"]
+        index.hnsw.efSearch = used["efSearch"]
+    elif kind == "ivfpq":
+        used = {"nlist": ivf_nlist(n), **IVFPQ, **(params or {})}
+        used.setdefault("nprobe", max(8, used["nlist"] // 32))
+        # PQ codes alone lose recall@10 (~0.6); re-scoring k_factor·k candidates against the
+        # exact vectors (RFlat) brings it back, and those vectors make reconstruction exact.
+        fast = "fs" if used["nbits"] == 4 else ""
+        index = faiss.index_factory(
+            dim, f"IVF{used['nlist']},PQ{used['m']}x{used['nbits']}{fast},RFlat",
+            faiss.METRIC_INNER_PRODUCT)
+        index.k_factor = used["k_factor"]
+        faiss.extract_index_ivf(index).nprobe = used["nprobe"]
+        # 64 points per list is enough for k-means and 10k for the PQ codebooks; training on
+        # all of 1M costs minutes.
+        sample = max(64 * used["nlist"], 10_000)
+        index.train(vectors[np.random.default_rng(0).permutation(n)[:sample]])
+    else:
+        raise ValueError(f"unknown index kind {kind!r}; use auto, flat, hnsw or ivfpq")
+    if n:
+        index.add(vectors)
+    return index, {"kind": kind, "params": used, "flat_max": FLAT_MAX if flat_max is None
+                   else flat_max}
+
+
+def describe(index) -> dict[str, Any]:
+    """The kind and search parameters of a loaded index (what the manifest records)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        return {"kind": "hnsw", "params": {"M": _hnsw_m(index),
+                                           "efConstruction": int(index.hnsw.efConstruction),
+                                           "efSearch": int(index.hnsw.efSearch)}}
+    if isinstance(index, faiss.IndexRefine):
+        ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        return {"kind": "ivfpq", "params": {"nlist": int(ivf.nlist), "m": int(ivf.pq.M),
+                                            "nbits": int(ivf.pq.nbits),
+                                            "nprobe": int(ivf.nprobe),
+                                            "k_factor": float(index.k_factor)}}
+    return {"kind": "flat", "params": {}}
+
+
+def _hnsw_m(index) -> int:
+    # Level 0 holds 2·M neighbours per node; faiss keeps no M field of its own.
+    import faiss
+
+    return int(faiss.vector_to_array(index.hnsw.cum_nneighbor_per_level)[1] // 2)
+
+
+def search(index, query: np.ndarray, k: int,
+           allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, rows) of the k best rows for one query vector, best first, among `allowed`.
+
+    A flat index, or an approximate one under a filter admitting few rows, is searched exactly;
+    otherwise the filter travels into FAISS as an ID selector in SearchParameters of the
+    index's own type (faiss rejects plain ones on IVF, and would drop efSearch on HNSW).
+    """
+    import faiss
+
+    query = np.ascontiguousarray(query.reshape(1, -1), np.float32)
+    if allowed is not None and not isinstance(index, faiss.IndexFlat) \
+            and len(allowed) <= EXACT_FILTER_MAX:
+        rows = np.asarray(allowed, np.int64)
+        scores = index.reconstruct_batch(rows) @ query[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return scores[top].astype(np.float32), rows[top]
+    params = None
+    if allowed is not None:
+        selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
+        params = _params(index, selector, k)
+    scores, rows = index.search(query, k, params=params)
+    keep = rows[0] >= 0
+    return scores[0][keep], rows[0][keep]
+
+
+def _params(index, selector, k: int):
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(int(index.hnsw.efSearch), k))
+    if isinstance(index, faiss.IndexRefine):
+        base = faiss.SearchParametersIVF(sel=selector,
+                                         nprobe=int(faiss.extract_index_ivf(index).nprobe))
+        params = faiss.IndexRefineSearchParameters(k_factor=float(index.k_factor),
+                                                   base_index_params=base)
+        params.sel = selector
+        params.keep = (base, selector)  # the C++ side holds raw pointers to both
+        return params
+    return faiss.SearchParameters(sel=selector)
