@@ -170,6 +170,11 @@ class MilvusStore:
                         encoding="utf-8")
         self._claimed = True
 
+    def describe(self) -> dict:
+        """What the manifest records of the dense index: where the vectors live and how."""
+        return {"kind": "milvus", "collection": self.collection, "index": "FLAT", "metric": "IP",
+                "vectors": self._size}
+
     @property
     def size(self) -> int:
         return self._size

@@ -40,6 +40,9 @@ class VectorStore(Protocol):
         """(scores, rows) of the k nearest rows, best first; only `allowed` rows if given, and
         the restriction is applied inside the search, so k results come back when k exist."""
 
+    def describe(self) -> dict:
+        """Index kind and parameters, recorded in the generation's manifest."""
+
     def save(self, path: Path) -> None:
         """Write a complete copy into `path` (`gen_dir / FILE`), a generation folder inside the
         index directory that is not live yet."""
