@@ -66,7 +66,9 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Pr
     batches = [texts[lo:lo + EMBED_BATCH] for lo in range(0, len(texts), EMBED_BATCH)]
     if not batches:
         return out
-    run = embed_batches or (lambda bs: map(embedder.embed_passages, bs))
+    # An embedder with two engines picks by volume (torch only pays off for a bulk ingest).
+    engine = embedder.bulk_engine(len(texts)) if hasattr(embedder, "bulk_engine") else embedder
+    run = embed_batches or (lambda bs: map(engine.embed_passages, bs))
     for n, vectors in enumerate(run(batches)):
         lo = n * EMBED_BATCH
         out[lo:lo + len(batches[n])] = vectors

