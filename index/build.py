@@ -71,12 +71,13 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Pr
     run = embed_batches or (lambda bs: map(engine.embed_passages, bs))
     for n, vectors in enumerate(run(batches)):
         lo = n * EMBED_BATCH
-        out[lo:lo + len(batches[n])] = vectors
+        hi = lo + len(batches[n])
+        out[lo:hi] = vectors
         if cache is not None:  # batch by batch, so an ingest killed half-way keeps its work
-            cache.put_many(dict(zip(hashes[lo:lo + len(batches[n])], out[lo:lo + len(batches[n])])))
+            cache.put_many(dict(zip(hashes[lo:hi], out[lo:hi])))
         faults.crash_point("mid_embed")
         if progress:
-            progress("embed", lo + len(batches[n]), len(texts))
+            progress("embed", hi, len(texts))
     return out
 
 
@@ -177,11 +178,11 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
         if old:
             old_vectors = old.dense.vectors()
             cache = {h: old_vectors[i] for i, h in enumerate(old.embed_hashes)}
-        reused = len(hashes) - sum(h not in cache for h in hashes)
-        cached = 0
-        if embed_cache is not None:
-            stored = embed_cache.get_many((h for h in hashes if h not in cache), embedder.dim)
-            cached = sum(h in stored for h in hashes if h not in cache)
+        missing = [h for h in hashes if h not in cache]
+        reused, cached = len(hashes) - len(missing), 0
+        if embed_cache is not None and missing:
+            stored = embed_cache.get_many(missing, embedder.dim)
+            cached = sum(h in stored for h in missing)
             cache.update(stored)
         todo = [i for i, h in enumerate(hashes) if h not in cache]
         t2 = time.perf_counter()

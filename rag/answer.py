@@ -121,10 +121,7 @@ class Assembler:
     def _lexical_candidates(self, query: Query, hits: list[Hit], docs: dict[str, Document],
                             weights: dict[str, float]) -> list[Sentence]:
         out = []
-        # English words the corpus never uses weigh like its commonest matched term.
-        known = [w for w in weights.values() if w > 0]
-        unknown = min(known, default=0.0) if query.english else 0.0
-        groups = [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
+        groups = _weighted_groups(query, weights)
         # A question comparing years needs a sentence per year, often from different documents.
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
         for hit in hits[:considered]:
@@ -175,7 +172,7 @@ class Assembler:
             return None
         if lead.end - lead.start < FACT_MIN_SENTENCE:
             return None
-        groups = [(g, max(weights.get(t) or 0.0 for t in g)) for g in query.groups]
+        groups = _weighted_groups(query, weights)
         best, best_score = None, -1.0
         for s, e in clause_spans(text, lead.start, lead.end):
             clause = normalise(text[s:e])
@@ -278,6 +275,14 @@ class Assembler:
         text = "".join(f"{c.quote}[{c.n}]" + ("" if c.quote[-1] in "。！？!?；;\n" else "。")
                        for c in citations)
         return text, True, citations
+
+
+def _weighted_groups(query: Query, weights: dict[str, float]) -> list[tuple[tuple[str, ...], float]]:
+    """The question's term groups, each weighted by its heaviest term. English words the corpus
+    never uses weigh like its commonest matched term."""
+    known = [w for w in weights.values() if w > 0]
+    unknown = min(known, default=0.0) if query.english else 0.0
+    return [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
 
 
 def _disjoint(cand: Sentence, chosen: list[Sentence]) -> bool:

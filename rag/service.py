@@ -1,6 +1,7 @@
 """`RagService`: loads an index and an embedder once, then answers questions."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -253,6 +254,11 @@ class RagService:
         rewrite = standalone([t.strip() for t in turns], answers)
         return rewrite, self.ask(rewrite.question, k=k, filters=filters)
 
+    @functools.cached_property
+    def _upload_embed_cache(self) -> EmbeddingCache | None:
+        """Opened on the first upload, then kept: one SQLite connection serves every upload."""
+        return embed_cache_from(self.settings)
+
     def add_document(self, filename: str, data: bytes) -> tuple[str, IngestReport]:
         """Index an uploaded file under `upload_doc_id(filename)`; new vectors only for new text.
 
@@ -266,7 +272,7 @@ class RagService:
         with self._write_lock:
             report = ingest_documents([doc], self.index_dir, self.embedder,
                                       chunker_from(self.settings), sources=doc_id,
-                                      embed_cache=embed_cache_from(self.settings))
+                                      embed_cache=self._upload_embed_cache)
             self._reload()
         if report.errors:  # the same text is already indexed under another doc_id
             raise UploadError(f"{filename!r}: {report.errors[0].reason}")
