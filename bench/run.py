@@ -4,8 +4,9 @@ Sections (all by default, or `--only a,b`; a partial run keeps the other section
 in results.json, each section stamped with its own time and machine load):
 
   coldstart  `rag ask` as a fresh process on the sample index (bench/ask_latency.py)
-  ingest     `rag ingest corpus/` into an empty index, in a child process: documents/s, chunks/s,
-             embedding apart from the rest, index bytes on disk, the child's peak RSS
+  ingest     `rag ingest` of the bundled corpus (and of ../shared/corpus/debian-zh where it
+             exists, or of each --ingest-corpus) into an empty index, in a child process:
+             documents/s, chunks/s, embedding apart from the rest, index bytes, peak RSS
   query      warm in-process latency of every gold question, by stage (bench/ask_latency.py)
   http       the same over HTTP to `rag serve` on 127.0.0.1: client total and server stages
   load       locust, headless, 1/4/16 users asking gold questions: RPS, percentiles, errors
@@ -97,6 +98,14 @@ def coldstart(args) -> dict:
 
 
 def ingest(args) -> dict:
+    """`rag ingest` of each corpus into an empty index, embedding cache off (a cold ingest)."""
+    runs = [_ingest_one(Path(folder)) for folder in args.ingest_corpus]
+    return {"runs": runs, "engine": os.environ.get("RAG_EMBED_ENGINE", "auto"),
+            "note": "wall time includes process start-up, imports and loading the embedding "
+                    "engine; 'other' is wall less embedding"}
+
+
+def _ingest_one(folder: Path) -> dict:
     from index.store import index_stats
 
     rag = str(Path(sys.executable).with_name("rag"))
@@ -105,8 +114,9 @@ def ingest(args) -> dict:
         out = Path(tmp) / "out.json"
         t0 = time.perf_counter()
         with out.open("w") as fh:
-            child = subprocess.Popen([rag, "ingest", str(ROOT / "corpus"), "--index", str(index),
-                                      "--json"], stdout=fh, stderr=subprocess.DEVNULL)
+            child = subprocess.Popen([rag, "ingest", str(folder), "--index", str(index),
+                                      "--json"], stdout=fh, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "RAG_EMBED_CACHE": "false"})
             # wait4 gives this child's own rusage: its peak RSS, not the largest of all children.
             _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t0
@@ -117,7 +127,11 @@ def ingest(args) -> dict:
         stats = index_stats(index)
     t = {k: v / 1000 for k, v in report["timings_ms"].items()}
     rest = wall - t.get("embed", 0.0)
-    return {"corpus": "corpus/ (bundled cq-sti)", "documents": report["documents"],
+    try:
+        name = str(folder.resolve().relative_to(ROOT))
+    except ValueError:
+        name = folder.name
+    return {"corpus": name, "documents": report["documents"],
             "chunks": report["chunks"], "characters": stats["characters"],
             "wall_s": round(wall, 2), "embed_s": round(t.get("embed", 0.0), 2),
             "other_s": round(rest, 2), "stages_s": {k: round(v, 2) for k, v in t.items()},
@@ -127,9 +141,7 @@ def ingest(args) -> dict:
             else None,
             "chunks_per_s_without_embed": round(report["chunks"] / rest, 1),
             "index_bytes": stats["generation_bytes"],
-            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "note": "wall time includes process start-up and imports; 'other' is wall less "
-                    "embedding"}
+            "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
 
 
 def query(args) -> dict:
@@ -262,11 +274,19 @@ def main() -> None:
     parser.add_argument("--users", default="1,4,16")
     parser.add_argument("--scale-sizes", default="10000,100000,1000000")
     parser.add_argument("--threads", type=int, default=2, help="FAISS threads in the scale curve")
-    parser.add_argument("--scale-kinds", default="flat,hnsw,ivfpq", help="flat first: the truth")
+    parser.add_argument("--scale-kinds", default="flat,hnsw,ivf,ivfpq",
+                        help="flat first: the truth")
+    parser.add_argument("--ingest-corpus", action="append",
+                        help="folders the ingest section ingests (default: corpus/, and "
+                        "../shared/corpus/debian-zh where it exists)")
     parser.add_argument("--scale-timed", type=int, help="queries timed singly (default: all)")
     parser.add_argument("--hnsw-ef", help="efSearch values tried, comma-separated")
     parser.add_argument("--out-dir", type=Path)
     args = parser.parse_args()
+    if not args.ingest_corpus:
+        debian = ROOT.parent / "shared" / "corpus" / "debian-zh"
+        args.ingest_corpus = [str(ROOT / "corpus")] + \
+            ([str(debian)] if debian.is_dir() and not args.quick else [])
     wanted = args.only.split(",") if args.only else list(SECTIONS)
     unknown = set(wanted) - set(SECTIONS)
     if unknown:

