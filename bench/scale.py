@@ -26,12 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index import ann  # noqa: E402
 
-HNSW_EF = (32, 64, 128, 256)
-# At 1M the shipped build (M=32, efConstruction=80) takes over half an hour on 2 busy cores;
-# the curve builds a lighter graph there and says so in each row's parameters.
-HNSW_BIG = {"M": 16, "efConstruction": 40}
+HNSW_EF = (32, 64, 128, 256, 512)
 IVF_NPROBE = (8, 16, 32, 64)
-IVFFLAT_NPROBE = (8, 16, 32, 64, 128)
+IVFFLAT_NPROBE = (16, 32, 64, 128, 256)
 
 
 def synthetic(centres: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
@@ -105,7 +102,9 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
     elif kind == "ivfpq":
         settings = [("nprobe", p) for p in IVF_NPROBE]
     elif kind == "ivf":
-        settings = [("nprobe", p) for p in IVFFLAT_NPROBE if p <= spec["params"]["nlist"]]
+        # the sweep, and the default this size gets (index/ann.py)
+        probes = sorted({*IVFFLAT_NPROBE, spec["params"]["nprobe"]})
+        settings = [("nprobe", p) for p in probes if p <= spec["params"]["nlist"]]
     rows_out = []
     for name, value in settings:
         if name == "efSearch":
@@ -143,8 +142,7 @@ def run(centres: np.ndarray, queries: np.ndarray, sizes: list[int], threads: int
             log(f"scale: {n} vectors generated in {time.perf_counter() - t0:.1f} s")
             truth = None
             for kind in kinds:
-                params = HNSW_BIG if kind == "hnsw" and n >= 1_000_000 else None
-                rows = measure(kind, vectors, queries, truth, Path(tmp), params, timed)
+                rows = measure(kind, vectors, queries, truth, Path(tmp), None, timed)
                 if kind == "flat":
                     truth = rows[0]["_rows"]
                 for row in rows:

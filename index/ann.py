@@ -1,13 +1,16 @@
 """Which FAISS index a vector set gets, by its size, and how to search it (exact or approximate).
 
-Up to `FLAT_MAX` vectors an exact `IndexFlatIP`; above it, HNSW over flat storage. On the scale
-curve (bench/results.md; 2 busy cores) one Flat search took 16 ms at 10k vectors, 124 ms at
-100k and 1 s at 1M, growing with n, while HNSW stayed near a millisecond (recall@10 0.96 at
-100k with efSearch 256). 20k keeps Flat search within a few ms on an idle machine, and an HNSW
-build of 20k vectors costs seconds, against hours of embedding for that many chunks. HNSW keeps
-the exact vectors, so `reconstruct_n` returns them unchanged and a delete can rebuild without
-re-embedding. IVF-PQ (with a flat refine step that also keeps exact vectors) is built here too,
-for the scale curve and for a caller that asks for it by `kind`.
+Up to `FLAT_MAX` vectors an exact `IndexFlatIP`; above it IVF over the exact vectors
+(`IVF{nlist},Flat`). On the scale curve (bench/results.md, idle 2-core machine, synthetic vectors
+shaped like e5's, real gold-question queries) Flat took 15 ms a search at 100k and 169 ms at 1M.
+HNSW (M=32, efConstruction=80) was fastest at 100k (recall@10 0.978 in 0.7 ms at efSearch 512)
+but fell to recall 0.81 at 1M (efSearch 512), and a build took 16 s at 100k and 194 s at 1M:
+every write rebuilds the vector index (generations are immutable), so that is paid per ingest.
+IVF reached recall 0.959 in 3 ms at 100k (1,024 lists, 64 probed) and 0.974-1.0 in 19-26 ms
+at 1M (4,096 lists, 128-256 probed), and builds in 5 s and 103 s. IVF keeps the exact vectors
+(with a direct map), so `reconstruct_n` returns them unchanged and a delete can rebuild without
+re-embedding. HNSW and IVF-PQ (with a flat refine step, exact vectors too) are built on request
+by `kind`, for the scale curve and for callers that prefer them.
 
 faiss is imported inside the functions: `rag --help` and cold starts must not pay for it.
 """
@@ -30,31 +33,49 @@ HNSW = {"M": 32, "efConstruction": 80, "efSearch": 256}
 # re-scored, recall@10 stayed near 0.6 on the scale curve's clustered vectors; 96 and 16·k
 # reached 0.97 on a 30k sample (bench/scale.py).
 IVFPQ = {"nbits": 4, "m": 96, "k_factor": 16}
-# IVF over exact vectors: k-means lists (about √n of them); a query scans nlist / 16 of them,
-# at least 8 (bench/scale.py).
-IVF_PROBE_SHARE, IVF_MIN_PROBES = 16, 8
+# IVF over exact vectors: about 4·√n k-means lists; a query scans a 16th of them and at least
+# IVF_MIN_SCAN vectors. Measured (bench/scale.py; 2 threads, probes in parallel): 30k with 512
+# lists needed 64 probes (~3,750 vectors) for recall@10 0.95; 100k with 1,024 lists 64 probes
+# for 0.959; 1M with 4,096 lists 128 probes for 0.974 and 256 for 1.0 (26 ms).
+IVF_LISTS_PER_ROOT, IVF_PROBE_SHARE, IVF_MIN_PROBES, IVF_MIN_SCAN = 4, 16, 8, 6_000
+# k-means wants ~39 points per list; fewer vectors get fewer lists.
+IVF_MIN_POINTS_PER_LIST = 39
 
 
-def ivf_nprobe(nlist: int) -> int:
-    """Lists scanned per query by default: a 16th of them, at least 8."""
-    return min(nlist, max(IVF_MIN_PROBES, nlist // IVF_PROBE_SHARE))
+def ivf_nlist(n: int, per_root: int = IVF_LISTS_PER_ROOT) -> int:
+    """Number of IVF lists: about per_root·√n, a power of two, at least 16, at most what
+    k-means can train from n points."""
+    lists = max(16, 2 ** round(math.log2(per_root * math.sqrt(max(n, 1)))))
+    return max(1, min(lists, n // IVF_MIN_POINTS_PER_LIST))
 
 
-def ivf_nlist(n: int) -> int:
-    """Number of IVF lists: about √n, a power of two, at least 16 (k-means cost grows with it)."""
-    return max(16, 2 ** round(math.log2(math.sqrt(max(n, 1)))))
+def ivf_nprobe(nlist: int, n: int) -> int:
+    """Lists scanned per query: a 16th of them, enough to cover IVF_MIN_SCAN vectors, at least 8."""
+    cover = math.ceil(IVF_MIN_SCAN * nlist / max(n, 1))
+    return min(nlist, max(IVF_MIN_PROBES, nlist // IVF_PROBE_SHARE, cover))
 
 
 def choose(n: int, flat_max: int | None = None) -> str:
-    """The index kind for `n` vectors: "flat" up to the threshold, then "hnsw"."""
-    return "flat" if n <= (FLAT_MAX if flat_max is None else flat_max) else "hnsw"
+    """The index kind for `n` vectors: "flat" up to the threshold, then "ivf"."""
+    return "flat" if n <= (FLAT_MAX if flat_max is None else flat_max) else "ivf"
+
+
+def prepare(index) -> None:
+    """Search settings that an index file does not keep: an IVF index searches its probed
+    lists in parallel (faiss's default parallelises over queries, and we send one at a time;
+    1.4-2x faster here)."""
+    import faiss
+
+    if isinstance(index, faiss.IndexIVF):
+        index.parallel_mode = 1
 
 
 def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
                flat_max: int | None = None, params: dict[str, Any] | None = None):
     """(faiss index holding `vectors`, description for the manifest).
 
-    `kind`: "auto" (by size), "flat", "hnsw" or "ivfpq"; `params` overrides that kind's defaults.
+    `kind`: "auto" (by size), "flat", "ivf", "hnsw" or "ivfpq"; `params` overrides that kind's
+    defaults.
     Vectors are inner-product over L2-normalised float32, as everywhere in the index.
     """
     import faiss
@@ -71,12 +92,12 @@ def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
         index.hnsw.efSearch = used["efSearch"]
     elif kind == "ivf":
         used = {"nlist": ivf_nlist(n), **(params or {})}
-        used.setdefault("nprobe", ivf_nprobe(used["nlist"]))
+        used.setdefault("nprobe", ivf_nprobe(used["nlist"], n))
         index = faiss.index_factory(dim, f"IVF{used['nlist']},Flat", faiss.METRIC_INNER_PRODUCT)
         index.nprobe = used["nprobe"]
         _train(index, vectors, used["nlist"])
     elif kind == "ivfpq":
-        used = {"nlist": ivf_nlist(n), **IVFPQ, **(params or {})}
+        used = {"nlist": ivf_nlist(n, per_root=1), **IVFPQ, **(params or {})}
         used.setdefault("nprobe", max(8, used["nlist"] // 32))
         # PQ codes alone lose recall@10 (~0.6); re-scoring k_factor·k candidates against the
         # exact vectors (RFlat) brings it back, and those vectors make reconstruction exact.
@@ -93,6 +114,7 @@ def make_index(vectors: np.ndarray, dim: int, kind: str = "auto",
         index.add(vectors)
     if kind == "ivf":
         index.make_direct_map()  # row -> list position: reconstruct() for rebuilds and filters
+    prepare(index)
     return index, {"kind": kind, "params": used, "flat_max": FLAT_MAX if flat_max is None
                    else flat_max}
 

@@ -85,7 +85,7 @@ class FaissStore:
 
     @classmethod
     def build(cls, vectors: np.ndarray, dim: int, flat_max: int | None = None) -> "FaissStore":
-        """Flat up to `ann.FLAT_MAX` vectors (or `flat_max`), an approximate index above."""
+        """Flat up to `ann.FLAT_MAX` vectors (or `flat_max`), IVF above (index/ann.py)."""
         from index import ann
 
         return cls(ann.make_index(vectors, dim, flat_max=flat_max)[0])
@@ -95,8 +95,12 @@ class FaissStore:
         """Read an index; a large one is memory-mapped, so it is paged in as searched."""
         import faiss
 
+        from index import ann
+
         mmap = path.stat().st_size >= MMAP_MIN_BYTES
-        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        ann.prepare(index)
+        return cls(index)
 
     def describe(self) -> dict[str, Any]:
         """Index kind and search parameters, for the manifest."""

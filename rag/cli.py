@@ -240,6 +240,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         settings = _settings(index)
         # Build the bundled-corpus index here, with a progress bar, rather than in the lifespan.
         service = _open_service(settings)
+        service.warm()  # the fast embedding engine, before the first request rather than in it
         typer.echo(f"rag: serving {service.index_dir} on http://{host}:{port}/ "
                    f"(API docs at /docs)", err=True)
         # h11 drops the connection on a request line over its 16 KiB default, so a long `?q=`
@@ -258,6 +259,7 @@ def chat(index: Optional[Path] = IndexOpt,
         from rag.service import QuestionError
 
         service = _open_service(_settings(index))
+        service.warm()  # a conversation asks many questions: the fast engine pays off
         turns: list[str] = []
         answers: list[str] = []
         typer.echo("Ask a question (an empty line or Ctrl-D ends the conversation).", err=True)

