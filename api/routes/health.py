@@ -9,9 +9,11 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz")
 def healthz(request: Request) -> dict:
-    """`ok` once the index is loaded, with its size."""
-    index = request.app.state.service.index
-    return {"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks)}
+    """`ok` once the index is loaded, with its size and the engine that embeds questions."""
+    service = request.app.state.service
+    index = service.index
+    return {"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks),
+            "embedding_engine": getattr(service.embedder, "loaded", "unknown")}
 
 
 @router.get("/metrics", response_class=Response)

@@ -63,7 +63,10 @@ def test_an_unknown_document_is_a_json_404(http):
 
 
 def test_healthz_needs_no_key_and_everything_else_does(api):
-    assert httpx.get(f"{api.url}/healthz").json()["status"] == "ok"
+    health = httpx.get(f"{api.url}/healthz").json()
+    assert health["status"] == "ok"
+    # `rag serve` loads the fast engine at start (RAG_EMBED_ENGINE=auto), not on a request
+    assert health["embedding_engine"] == "ct2"
     for method, path in [("GET", "/v1/documents"), ("GET", f"/v1/documents/{DOC}"),
                          ("GET", "/v1/search?q=x"), ("POST", "/v1/ask"),
                          ("POST", "/v1/chat/completions"), ("POST", "/v1/documents"),
