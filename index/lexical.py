@@ -6,7 +6,6 @@ shorter words inside long ones (`高新技术企业` → `高新`, `技术`, `�
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import sys
@@ -15,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from index.atomic_dir import build_once
 
 # Tokens that carry no topic: punctuation, whitespace, and question or function words.
 STOPWORDS = frozenset("""
@@ -45,8 +46,8 @@ def _load_prefix_dict(tokenizer) -> None:
     jieba caches the dictionary with `marshal`, which took 0.85 s of a 1.5 s cold `rag ask`
     here; the same pairs as a word list and a numpy array load in 0.25 s. The cache lies where
     jieba keeps its own (its temp dir), is keyed by jieba's version and dictionary file, and is
-    written through a temporary folder renamed into place; any trouble reading it falls back to
-    jieba's own loading. Nothing in it is executable (no pickle), as with jieba's file.
+    written whole or not at all (`build_once`); any trouble reading it falls back to jieba's own
+    loading. Nothing in it is executable (no pickle), as with jieba's file.
     """
     import hashlib
     import tempfile
@@ -68,7 +69,11 @@ def _load_prefix_dict(tokenizer) -> None:
     except (OSError, ValueError):
         tokenizer.initialize()
         shutil.rmtree(folder, ignore_errors=True)  # a damaged copy would be read every time
-        _write_prefix_dict(tokenizer.FREQ, tokenizer.total, folder)
+        try:
+            build_once(folder, "freqs.npy",
+                       lambda out: _write_prefix_dict(tokenizer.FREQ, tokenizer.total, out))
+        except OSError as exc:  # a read-only temp dir costs speed, not correctness
+            logging.getLogger(__name__).debug("jieba dictionary cache not written: %s", exc)
         return
     with tokenizer.lock:
         tokenizer.FREQ = dict(zip(words, freqs[:-1].tolist()))
@@ -77,20 +82,12 @@ def _load_prefix_dict(tokenizer) -> None:
         tokenizer.initialized = True
 
 
-def _write_prefix_dict(freq: dict[str, int], total: int, folder: Path) -> None:
-    import tempfile
-
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-        (tmp / "words.txt").write_text("\n".join(freq), encoding="utf-8")
-        np.save(tmp / "freqs.npy", np.append(np.fromiter(freq.values(), np.int64, len(freq)),
-                                             np.int64(total)))
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # a concurrent writer won; its copy is as good
-            shutil.rmtree(tmp, ignore_errors=True)
-    except OSError as exc:  # a read-only temp dir costs speed, not correctness
-        logging.getLogger(__name__).debug("jieba dictionary cache not written: %s", exc)
+def _write_prefix_dict(freq: dict[str, int], total: int, out: Path) -> None:
+    """The words, newline-separated, and their frequencies with jieba's total appended."""
+    out.mkdir()
+    (out / "words.txt").write_text("\n".join(freq), encoding="utf-8")
+    np.save(out / "freqs.npy", np.append(np.fromiter(freq.values(), np.int64, len(freq)),
+                                         np.int64(total)))
 
 
 def cut(text: str) -> list[str]:
