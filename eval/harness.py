@@ -39,6 +39,13 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "weighted RRF: k=5, BM25 weight 3 (shipped until 2026-11-23)"),
     EvalConfig("no-named-boost", {"named_boost": 0.0},
                "shipped, without the boost for chunks of the document or year a question names"),
+    EvalConfig("no-title-boost", {"title_boost": 0.0},
+               "shipped, without the boost for chunks of a document a question names by a title "
+               "word (指导意见, the work report)"),
+    EvalConfig("ungrouped-translations", {"translation_groups": False},
+               "shipped, with each translation of an English word a BM25 term of its own"),
+    EvalConfig("no-name-bonus", {"name_bonus": 0.0},
+               "shipped, without preferring a sentence that quotes a new term when a name is asked"),
     EvalConfig("no-answer-checks", {"answer_checks": []},
                "shipped retrieval; answers not checked for unit, focus, date, year or place"),
     *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},

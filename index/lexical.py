@@ -167,6 +167,19 @@ class BM25Index:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
+    def group_scores(self, groups: list[tuple[str, ...]]) -> np.ndarray:
+        """BM25 of every chunk when each group of alternatives (an English word's translations)
+        counts once, by its best-scoring member: a word with six translations otherwise weighs
+        up to six times one with a single translation."""
+        total = np.zeros(self.size, dtype=np.float32)
+        for group in groups:
+            ids = self._retriever.get_tokens_ids(list(group))
+            if len(ids) == 1:
+                total += np.asarray(self._retriever.get_scores(ids), dtype=np.float32)
+            elif ids:
+                total += np.max([self._retriever.get_scores([i]) for i in ids], axis=0)
+        return total
+
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency of each token over the indexed chunks (0 if unknown).
 

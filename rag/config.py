@@ -61,11 +61,18 @@ class Settings(BaseSettings):
     rrf_k: int = Field(5, ge=1, description="RRF constant (fusion=rrf)")
     dense_weight: float = Field(0.3, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
-    named_boost: float = Field(0.1, ge=0, description="added to the fused score of chunks whose "
+    named_boost: float = Field(0.2, ge=0, description="added to the fused score of chunks whose "
                                "document is the one a question names (第0426号, a year)")
+    title_boost: float = Field(0.2, ge=0, description="added to the fused score of chunks whose "
+                               "document title holds a question word that sets it apart from "
+                               "the other candidates (指导意见, 工作情况报告)")
+    translation_groups: bool = Field(True, description="score an English word's translations "
+                                     "as one BM25 term (its best), not as one term each")
 
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")
+    name_bonus: float = Field(0.3, ge=0, description="how much a sentence quoting a new term "
+                              "(“一网通”) gains when a question asks what something is called")
     answer_checks: list[Literal["unit", "focus", "date", "year", "place"]] = Field(
         ["unit", "focus", "date", "year", "place"],
         description="what an answer sentence must hold (rag/answer.py ANSWER_CHECKS); JSON list")

@@ -18,11 +18,17 @@ from index.lexical import tokenize
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&'-]*")
 _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
-# English words that frame a question, or name the whole corpus, and so select nothing.
+# English words that frame a question, or name the whole corpus, and so select nothing: as
+# rag.query.FRAMING_WORDS does for 要求 / 提出 / 计划 / 类型, the verbs that report what a document
+# says and the modal verbs are left out, or their many translations (say → 云, 倾诉, 再说) pose
+# as missing evidence.
 STOPWORDS = frozenset("""
 the a an of in on to for by and or does do did what which who whom how many much is are was were
 its it be should with as from that this at per have has had into than about according under
 chongqing chongqing's city municipal
+say says said state states stated mention mentions mentioned ask asks asked require requires
+required propose proposes proposed plan plans planned should would will can could may must
+kind kinds type types sort
 """.split())
 
 

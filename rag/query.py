@@ -25,12 +25,20 @@ _COPULAS = frozenset("是 为 有 共有 一共有".split())
 _LINKS = _COPULAS | frozenset("一共 共 约 大约 累计".split())
 # Heads that a number with its unit already states (规模 of a fund is "20亿元"): not required.
 _GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数 人数 个数 多少 目标 数字 情况".split())
+# A question asking what something is called, or what kind it is: policy texts coin such names
+# in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
+_ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
+                        r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
 _ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
 _UNIT_WORD = re.compile(r"^(?:[亿万千百]?元|[万亿]?人次?|[家个项所名位次倍支条件座亩]|[万亿]|平方(?:公里|米)|公里|米|吨)$")
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
                         re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
+# A question asking what something is called, or what kind it is: policy texts coin such names
+# in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
+_ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
+                        r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
 _QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|how many|how much|"
                        r"number of|amount|percentage|total|count", re.I)
 
@@ -54,6 +62,7 @@ class Query:
     # sentence must name it too, or it states some other quantity. "" if none.
     focus: str = ""
     asks_year: bool = False  # 哪一年 / when: an answer sentence must hold a date
+    asks_name: bool = False  # 叫什么 / 什么样的: the answer is likely a quoted coined term
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
 
 
@@ -100,6 +109,7 @@ def analyse(question: str) -> Query:
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question),
         asks_year=bool(_ASKS_YEAR.search(norm)),
+        asks_name=bool(_ASKS_NAME.search(norm)),
         places=tuple(dict.fromkeys(w[:-1] for w in words(question)
                                    if len(w) in (3, 4) and w[-1] in "市省" and _CJK.match(w))),
     )

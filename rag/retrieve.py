@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.store import LoadedIndex
+from index.lexical import tokenize
 from rag.query import Query
 from rag.types import Hit
 
@@ -23,6 +24,11 @@ class FusionParams:
     # Added to the convex-fused score of a chunk whose document is the one a question names: by
     # its document number (第0426号), or by a year in the chunk or the document's dates.
     named_boost: float = 0.0
+    # Added to the convex-fused score of a chunk whose document title holds a question word
+    # that the titles of the other candidate documents lack (指导意见, 工作情况报告, 提案).
+    title_boost: float = 0.0
+    # An English word's translations score as one BM25 term, by the best of them.
+    translation_groups: bool = True
 
 
 def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int,
@@ -33,9 +39,16 @@ def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int,
 
 
 def lexical_ranking(index: LoadedIndex, query: Query, n: int,
-                    allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-    """(chunk row, BM25 score) best first; chunks with no query term, or not allowed, are out."""
-    scores = index.bm25.scores(list(query.terms))
+                    allowed: np.ndarray | None = None,
+                    grouped: bool = True) -> list[tuple[int, float]]:
+    """(chunk row, BM25 score) best first; chunks with no query term, or not allowed, are out.
+
+    `grouped`: a group of alternative terms (an English word's translations) scores once.
+    """
+    if grouped and any(len(group) > 1 for group in query.groups):
+        scores = index.bm25.group_scores(list(query.groups))
+    else:
+        scores = index.bm25.scores(list(query.terms))
     if allowed is not None:
         mask = np.zeros(len(scores), bool)
         mask[allowed] = True
@@ -78,13 +91,39 @@ def _names(index: LoadedIndex, row: int, query: Query) -> bool:
     if query.doc_numbers:
         header = f"{meta.get('doc_number', '')} {meta.get('title', '')}"
         return all(n in header or n in chunk.text for n in query.doc_numbers)
-    dates = f"{meta.get('date', '')} {meta.get('published', '')}"
-    return any(y in chunk.text or y in dates for y in query.years)
+    # A year stated in the chunk, its title or headings (一、2020年工作情况), or its dates.
+    scope = f"{chunk.text}\n{chunk.context()}\n{meta.get('date', '')} {meta.get('published', '')}"
+    return any(y in scope for y in query.years)
 
 
 def _boost_named(index: LoadedIndex, query: Query, ranked: list[tuple[int, float]],
                  boost: float) -> list[tuple[int, float]]:
     boosted = [(row, score + boost * _names(index, row, query)) for row, score in ranked]
+    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+
+
+def _title_words(title: str) -> frozenset[str]:
+    return frozenset(t for t in tokenize(title) if len(t) > 1)
+
+
+def _boost_titled(index: LoadedIndex, query: Query, ranked: list[tuple[int, float]],
+                  boost: float) -> list[tuple[int, float]]:
+    """Chunks of the documents a question names by a title word get `boost`.
+
+    Only words that tell the candidate documents apart count: one in every candidate's title
+    (科学技术局) names none of them. English questions match by their translated terms.
+    """
+    asked = set(query.terms) | (set() if query.english else set(tokenize(query.text)))
+    docs = {index.chunks[row].doc_id for row, _ in ranked}
+    titles = {d: _title_words(index.documents[d].meta.get("title", "")) & asked for d in docs}
+    counts: dict[str, int] = {}
+    for words_ in titles.values():
+        for w in words_:
+            counts[w] = counts.get(w, 0) + 1
+    named = {d for d, words_ in titles.items() if any(counts[w] < len(docs) for w in words_)}
+    if not named:
+        return ranked
+    boosted = [(row, score + boost * (index.chunks[row].doc_id in named)) for row, score in ranked]
     return sorted(boosted, key=lambda item: (-item[1], item[0]))
 
 
@@ -96,14 +135,18 @@ def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, 
     if params.mode == "dense":
         ranked, source = dense_ranking(index, query_vector, n, allowed), "dense"
     elif params.mode == "bm25":
-        ranked, source = lexical_ranking(index, query, n, allowed), "bm25"
+        ranked = lexical_ranking(index, query, n, allowed, params.translation_groups)
+        source = "bm25"
     else:
         rankings = [(dense_ranking(index, query_vector, n, allowed), params.dense_weight),
-                    (lexical_ranking(index, query, n, allowed), params.lexical_weight)]
+                    (lexical_ranking(index, query, n, allowed, params.translation_groups),
+                     params.lexical_weight)]
         ranked = convex(rankings) if params.method == "convex" else fuse(rankings, params.rrf_k)
         source = "hybrid"
         # On convex fusion's 0..(dense + lexical weight) scale only; RRF scores are not comparable.
         if params.method == "convex" and params.named_boost and (query.years or query.doc_numbers):
             ranked = _boost_named(index, query, ranked, params.named_boost)
+        if params.method == "convex" and params.title_boost:
+            ranked = _boost_titled(index, query, ranked, params.title_boost)
     return [Hit(chunk=index.chunks[row], score=score, rank=rank, source=source)
             for rank, (row, score) in enumerate(ranked[:k], start=1)]

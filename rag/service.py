@@ -152,8 +152,11 @@ class RagService:
                                    candidates=settings.candidates,
                                    rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                                    lexical_weight=settings.lexical_weight,
-                                   named_boost=settings.named_boost)
+                                   named_boost=settings.named_boost,
+                                   title_boost=settings.title_boost,
+                                   translation_groups=settings.translation_groups)
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
+                                                  name_bonus=settings.name_bonus,
                                                   checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
 

@@ -136,3 +136,14 @@ def test_the_fast_dictionary_cache_equals_jiebas_own(tmp_path):
     assert damaged.FREQ == own.FREQ and damaged.total == own.total
     assert damaged.lcut("重庆市科学技术局") == own.lcut("重庆市科学技术局")
     assert len(words.read_text(encoding="utf-8").split("\n")) == len(own.FREQ)  # rewritten
+
+
+def test_a_group_of_alternatives_counts_once_by_its_best_member(bm25):
+    # 科技 and 创新 as one idea (two translations of a word) score as the better of the two,
+    # not as their sum; a group of one scores as the plain query does.
+    one, other = bm25.scores(["科技"]), bm25.scores(["创新"])
+    grouped = bm25.group_scores([("科技", "创新")])
+    assert np.allclose(grouped, np.maximum(one, other))
+    assert (grouped < bm25.scores(["科技", "创新"]) + 1e-6).all()
+    assert np.allclose(bm25.group_scores([("揭榜",), ("科技",)]), bm25.scores(["揭榜", "科技"]))
+    assert bm25.group_scores([("量子",)]).tolist() == [0.0] * 4

@@ -1,10 +1,10 @@
-"""The boost for chunks of the document a question names, by number or year."""
+"""The boosts for chunks of the document a question names: by number, year or title word."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 from rag.query import analyse
-from rag.retrieve import _names
+from rag.retrieve import _boost_titled, _names
 
 
 def test_names_matches_document_number_in_the_header_and_year_in_text_or_dates(service):
@@ -18,11 +18,38 @@ def test_names_matches_document_number_in_the_header_and_year_in_text_or_dates(s
     assert not _names(index, letter_0426, analyse("2023年的情况如何？"))
 
 
-def test_the_boost_puts_the_named_documents_chunk_first(service):
-    question = "第0099号建议是哪位人大代表提出的？"
-    plain = service.search(question, k=10, fusion=replace(service.fusion, named_boost=0.0))[0]
+def test_a_year_in_the_title_or_headings_names_the_chunk(service):
+    index = service.index
+    report = "cq-sti/004_f07454981927e40f.txt"  # 市科技局2020年工作情况报告, published 2021
+    rows = [row for row, c in enumerate(index.chunks)
+            if c.doc_id == report and "2020" not in c.text]
+    assert rows  # chunks that state no year, yet belong to the 2020 report
+    assert all(_names(index, row, analyse("2020年培育了多少家企业？")) for row in rows)
+    assert not any(_names(index, row, analyse("2019年培育了多少家企业？")) for row in rows)
+
+
+def test_only_title_words_that_tell_candidates_apart_boost(service):
+    index = service.index
+    by_doc = {}
+    for row, c in enumerate(index.chunks):
+        by_doc.setdefault(c.doc_id, row)
+    ranked = [(row, 1.0) for row in by_doc.values()]
+    guidance = "cq-sti/002_38e28bd9a1a18c0a.txt"  # 关于支持区县科技创新发展的指导意见
+    boosted = dict(_boost_titled(index, analyse("指导意见提出了哪些举措？"), ranked, 0.2))
+    assert {index.chunks[r].doc_id for r, s in boosted.items() if s > 1.0} == {guidance}
+    # 科学技术局 is in the title of every one of the three letters: among them it names none.
+    letters = [(row, 1.0) for row in by_doc.values()
+               if "科学技术局" in index.chunks[row].meta.get("title", "")]
+    assert len(letters) == 3
+    assert dict(_boost_titled(index, analyse("科学技术局有哪些举措？"), letters, 0.2)) \
+        == dict(letters)
+
+
+def test_the_title_boost_brings_the_named_documents_chunk_first(service):
+    # "the guidance opinion" names 关于支持区县科技创新发展的指导意见 (translated to 指导, 意见).
+    question = "Which two laboratories does the guidance opinion say should be built to a high standard?"
+    plain = service.search(question, k=10, fusion=replace(service.fusion, title_boost=0.0))[0]
     boosted = service.search(question, k=10)[0]
-    letter_0099 = "cq-sti/000_b83b481c8bc78ed7.txt"
-    assert plain[0].chunk.doc_id != letter_0099  # the work report wins on terms alone
-    assert boosted[0].chunk.doc_id == letter_0099
-    assert len(boosted) == 10
+    guidance = "cq-sti/002_38e28bd9a1a18c0a.txt"
+    assert plain[0].chunk.doc_id != guidance
+    assert boosted[0].chunk.doc_id == guidance

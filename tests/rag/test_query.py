@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from index.types import Document
-from rag.answer import has_quantity, list_after, states_measure
+from rag.answer import has_quantity, list_after, quotes_new_term, states_measure
 from rag.crosslingual import expand_english
 from rag.query import analyse, quantity_focus
 
@@ -91,3 +91,31 @@ def test_english_words_become_chinese_terms_the_index_knows():
     assert ("实验室",) in groups  # "laboratories" → laboratory
     assert flat <= set(vocab), "only terms BM25 can match are kept"
     assert expand_english("the of and", vocab) == []
+
+
+def test_english_framing_verbs_are_not_asked_terms():
+    # "say" has translations (云, 倾诉, 再说) that no answer holds: counted, they refuse answers.
+    vocab = {"云": 0, "倾诉": 1, "再说": 2, "实验室": 3}
+    groups = expand_english("Which laboratories does the opinion say should be built?", vocab)
+    assert ("实验室",) in groups
+    assert not {"云", "倾诉", "再说"} & {t for g in groups for t in g}
+    from rag.crosslingual import _dictionary
+    assert {"云", "倾诉", "再说"} <= _dictionary()["say"]  # what the stopword keeps out
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("市科技局计划启动的科技成果转化管理系统叫什么？", True),
+    ("指导意见要求区县按照什么原则打造特色科技平台？", True),
+    ("文件希望大、小企业分别呈现怎样的发展局面？", True),
+    ("What is the platform called?", True),
+    ("2020年重庆累计培育高新技术企业多少家？", False),
+    ("金凤实验室是哪一年揭牌成立的？", False),
+])
+def test_analyse_finds_questions_asking_for_a_name(question, asks):
+    assert analyse(question).asks_name is asks
+
+
+def test_a_quoted_term_the_question_lacks_is_a_new_name():
+    assert quotes_new_term("二是启动科技成果转化管理“一网通”。", "管理系统叫什么？")
+    assert not quotes_new_term("启动“一网通”。", "“一网通”是什么？")
+    assert not quotes_new_term("建立全流程智慧管理系统。", "管理系统叫什么？")

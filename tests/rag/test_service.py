@@ -84,6 +84,14 @@ def test_a_sentence_introducing_a_list_brings_its_items(service):
     assert all(answer.text.count(f"[{c.n}]") == 1 for c in answer.citations)
 
 
+def test_a_question_asking_for_a_name_brings_the_sentence_that_quotes_it(service):
+    # The sentence that covers the question best (全流程智慧管理系统) leads; the one quoting the
+    # system's name (“一网通”) covers less of the question but follows, because a name is asked.
+    answer = service.ask("市科技局计划启动的科技成果转化管理系统叫什么？")
+    assert answer.answerable and "一网通" in answer.text
+    assert "一网通" not in answer.citations[0].quote
+
+
 def test_a_question_the_documents_do_not_answer_is_refused_with_passages(service):
     answer = service.ask("2020年重庆全社会研发经费投入总额是多少亿元？")
     # The 2020 report gives the R&D intensity (2.1%), never a total in 亿元.
