@@ -27,7 +27,8 @@ class FusionParams:
     # Added to the convex-fused score of a chunk whose document title holds a question word
     # that the titles of the other candidate documents lack (指导意见, 工作情况报告, 提案).
     title_boost: float = 0.0
-    # An English word's translations score as one BM25 term, by the best of them.
+    # An English word's translations score as one BM25 term, by the best of them, and single
+    # characters among them only when the word has no longer translation.
     translation_groups: bool = True
 
 
@@ -46,7 +47,7 @@ def lexical_ranking(index: LoadedIndex, query: Query, n: int,
     `grouped`: a group of alternative terms (an English word's translations) scores once.
     """
     if grouped and any(len(group) > 1 for group in query.groups):
-        scores = index.bm25.group_scores(list(query.groups))
+        scores = index.bm25.group_scores([_multi_char(group) for group in query.groups])
     else:
         scores = index.bm25.scores(list(query.terms))
     if allowed is not None:
@@ -59,6 +60,13 @@ def lexical_ranking(index: LoadedIndex, query: Query, n: int,
     top = np.argpartition(-scores, n - 1)[:n]
     top = top[np.argsort(-scores[top], kind="stable")]
     return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+
+def _multi_char(group: tuple[str, ...]) -> tuple[str, ...]:
+    """A word's translations less single characters, when longer ones exist: share → 共享,
+    分享, 股份, not 共, which BM25 finds in every other chunk."""
+    longer = tuple(t for t in group if len(t) > 1)
+    return longer if len(group) > 1 and longer else group
 
 
 def fuse(rankings: list[tuple[list[tuple[int, float]], float]], rrf_k: int) -> list[tuple[int, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from rag.query import analyse
-from rag.retrieve import FusionParams, convex, fuse, retrieve
+from rag.retrieve import FusionParams, _multi_char, convex, fuse, retrieve
 
 
 def test_weighted_rrf_adds_weight_over_k_plus_rank():
@@ -39,3 +39,10 @@ def test_each_mode_finds_its_passage(service, mode, question, needle):
 def test_bm25_leaves_out_chunks_without_any_query_term(service):
     query = analyse("xyzzy plugh")  # no such words in the corpus
     assert retrieve(service.index, query, None, 5, FusionParams(mode="bm25")) == []
+
+
+def test_a_translation_group_scores_by_its_longer_members():
+    # "share" → 共 (in nearly every chunk), 共享, 分享, 股份: the lone character is left out.
+    assert _multi_char(("共", "共享", "分享", "股份")) == ("共享", "分享", "股份")
+    assert _multi_char(("两", "二", "双")) == ("两", "二", "双")  # nothing longer to prefer
+    assert _multi_char(("科",)) == ("科",)  # a Chinese question's own term is never dropped
