@@ -1,12 +1,14 @@
-"""Dense and lexical retrieval over a loaded index, fused by weighted reciprocal rank fusion."""
+"""Dense and lexical retrieval over a loaded index, fused (a weighted sum of normalised scores,
+or weighted RRF), then boosted for the document a question names by number, year or title word."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from index.store import LoadedIndex
 from index.lexical import tokenize
+from index.store import LoadedIndex
 from rag.query import Query
 from rag.types import Hit
 
@@ -110,7 +112,9 @@ def _boost_named(index: LoadedIndex, query: Query, ranked: list[tuple[int, float
     return sorted(boosted, key=lambda item: (-item[1], item[0]))
 
 
+@lru_cache(maxsize=8192)
 def _title_words(title: str) -> frozenset[str]:
+    """A title's words of two or more characters (cached: the same titles recur every query)."""
     return frozenset(t for t in tokenize(title) if len(t) > 1)
 
 
