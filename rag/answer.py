@@ -383,9 +383,17 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
 _QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]")
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def quotes_new_term(sentence: str, question: str) -> bool:
-    """Whether the sentence quotes a term (“一网通”) the question does not already hold."""
-    return any(m.group(1) not in question for m in _QUOTED.finditer(sentence))
+    """Whether the sentence quotes a Chinese term (“一网通”) the question does not already hold.
+
+    Only terms with Chinese characters: manuals quote paths and commands (“/etc/passwd”) the
+    same way, and those are literals, not the coined name a question asks for.
+    """
+    return any(m.group(1) not in question and _CJK.search(m.group(1))
+               for m in _QUOTED.finditer(sentence))
 
 
 # 个 is the general classifier: 多少个课题 is answered by 57项.

@@ -119,3 +119,4 @@ def test_a_quoted_term_the_question_lacks_is_a_new_name():
     assert quotes_new_term("二是启动科技成果转化管理“一网通”。", "管理系统叫什么？")
     assert not quotes_new_term("启动“一网通”。", "“一网通”是什么？")
     assert not quotes_new_term("建立全流程智慧管理系统。", "管理系统叫什么？")
+    assert not quotes_new_term("第二项曾经保存在 “/etc/passwd”。", "哪种加密？")  # a literal
