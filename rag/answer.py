@@ -19,7 +19,7 @@ import numpy as np
 from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.query import Query
+from rag.query import CJK, Query
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
@@ -383,16 +383,13 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
 _QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]")
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
 def quotes_new_term(sentence: str, question: str) -> bool:
     """Whether the sentence quotes a Chinese term (“一网通”) the question does not already hold.
 
     Only terms with Chinese characters: manuals quote paths and commands (“/etc/passwd”) the
     same way, and those are literals, not the coined name a question asks for.
     """
-    return any(m.group(1) not in question and _CJK.search(m.group(1))
+    return any(m.group(1) not in question and CJK.search(m.group(1))
                for m in _QUOTED.finditer(sentence))
 
 

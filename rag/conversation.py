@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 
 from index.lexical import cut
+from rag.query import CJK
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _TRAILING = re.compile(r"[\s?？!！。.,，、]+$")
 # Words that open a follow-up ("and what about …") and carry no content.
 _OPENERS = re.compile(r"^(?:那么|那末|那|还有|另外|再问一下|再问|请问|and\s+)")
@@ -159,7 +159,7 @@ def _words(text: str) -> list[tuple[int, int, str]]:
 
 
 def _is_boundary(word: str) -> bool:
-    return (word in _BOUNDARY_WORDS or not _CJK.search(word) or word.isdigit()
+    return (word in _BOUNDARY_WORDS or not CJK.search(word) or word.isdigit()
             or bool(_TIME_ONLY.match(word)) or bool(_COUNT.match(word)))
 
 
@@ -173,7 +173,7 @@ def _widen_left(words: list[tuple[int, int, str]], last: int) -> int:
 
 def _common_suffix(a: str, b: str) -> int:
     n = 0
-    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n] and _CJK.match(a[-1 - n]):
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n] and CJK.match(a[-1 - n]):
         n += 1
     return n
 
@@ -198,7 +198,7 @@ def _suffix_span(previous: str, core: str) -> tuple[int, int] | None:
 def _prefix_span(previous: str, core: str) -> tuple[int, int] | None:
     """The phrase of `previous` that starts with `core`'s first word, widened right."""
     first = cut(core)[0] if core else ""
-    if len(first) < 2 or not _CJK.search(first):
+    if len(first) < 2 or not CJK.search(first):
         return None
     words = _words(previous)
     for i, (start, _, word) in enumerate(words):

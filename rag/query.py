@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from index.lexical import STOPWORDS, normalise, tokenize, words
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK = re.compile(r"[\u4e00-\u9fff]")  # a Chinese character
 _LATIN = re.compile(r"[A-Za-z]")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -35,10 +35,6 @@ _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|
                         re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
-# A question asking what something is called, or what kind it is: policy texts coin such names
-# in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
-_ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
-                        r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
 _QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|how many|how much|"
                        r"number of|amount|percentage|total|count", re.I)
 
@@ -57,6 +53,9 @@ class Query:
     # Terms that stand for one idea: any one of a group found counts as the idea found. A Chinese
     # term is its own group; an English word is a group of its dictionary translations.
     groups: tuple[tuple[str, ...], ...] = ()
+    # Every token of the question itself, framing words included (复函 and 指导意见 frame a
+    # question, yet name a document by its title). Not replaced by translations.
+    tokens: tuple[str, ...] = ()
     unit: str = ""  # the unit of the quantity asked for ("家" in 多少家), "" if none
     # The word naming the quantity asked for (总投资 in 超瞬态实验装置的总投资是多少): an answer
     # sentence must name it too, or it states some other quantity. "" if none.
@@ -81,11 +80,11 @@ def quantity_focus(question: str) -> str:
         while j >= 0 and tokens[j] in _LINKS:
             j -= 1
         linked = any(t in _COPULAS for t in tokens[j + 1:i])
-        if j < 0 or not linked or not _CJK.search(tokens[j]) or tokens[j] in FRAMING_WORDS \
+        if j < 0 or not linked or not CJK.search(tokens[j]) or tokens[j] in FRAMING_WORDS \
                 or tokens[j] in STOPWORDS or tokens[j] in _GENERIC_HEADS:
             return ""
         head = tokens[j]
-        if len(head) == 1 and j > 0 and _CJK.search(tokens[j - 1]):
+        if len(head) == 1 and j > 0 and CJK.search(tokens[j - 1]):
             head = tokens[j - 1] + head
         return head
     return ""
@@ -94,12 +93,14 @@ def quantity_focus(question: str) -> str:
 def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
-    terms = tuple(dict.fromkeys(t for t in tokenize(question) if t not in FRAMING_WORDS))
-    english = bool(_LATIN.search(norm)) and not _CJK.search(norm)
+    tokens = tuple(dict.fromkeys(tokenize(question)))
+    terms = tuple(t for t in tokens if t not in FRAMING_WORDS)
+    english = bool(_LATIN.search(norm)) and not CJK.search(norm)
     return Query(
         text=question,
         english=english,
         terms=terms,
+        tokens=tokens,
         groups=tuple((t,) for t in terms),
         years=tuple(dict.fromkeys(_YEAR.findall(norm))),
         numbers=tuple(dict.fromkeys(_NUMBER.findall(norm))),
@@ -111,7 +112,7 @@ def analyse(question: str) -> Query:
         asks_year=bool(_ASKS_YEAR.search(norm)),
         asks_name=bool(_ASKS_NAME.search(norm)),
         places=tuple(dict.fromkeys(w[:-1] for w in words(question)
-                                   if len(w) in (3, 4) and w[-1] in "市省" and _CJK.match(w))),
+                                   if len(w) in (3, 4) and w[-1] in "市省" and CJK.match(w))),
     )
 
 

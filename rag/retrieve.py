@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -106,10 +107,16 @@ def _names(index: LoadedIndex, row: int, query: Query) -> bool:
     return any(y in scope for y in query.years)
 
 
+def _boosted(ranked: list[tuple[int, float]], boost: float,
+             named: Callable[[int], bool]) -> list[tuple[int, float]]:
+    """The ranking with `boost` added to the rows `named` picks, re-sorted."""
+    boosted = [(row, score + boost * named(row)) for row, score in ranked]
+    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+
+
 def _boost_named(index: LoadedIndex, query: Query, ranked: list[tuple[int, float]],
                  boost: float) -> list[tuple[int, float]]:
-    boosted = [(row, score + boost * _names(index, row, query)) for row, score in ranked]
-    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+    return _boosted(ranked, boost, lambda row: _names(index, row, query))
 
 
 @lru_cache(maxsize=8192)
@@ -125,7 +132,7 @@ def _boost_titled(index: LoadedIndex, query: Query, ranked: list[tuple[int, floa
     Only words that tell the candidate documents apart count: one in every candidate's title
     (科学技术局) names none of them. English questions match by their translated terms.
     """
-    asked = set(query.terms) | (set() if query.english else set(tokenize(query.text)))
+    asked = set(query.terms) if query.english else set(query.tokens)
     docs = {index.chunks[row].doc_id for row, _ in ranked}
     titles = {d: _title_words(index.documents[d].meta.get("title", "")) & asked for d in docs}
     counts: dict[str, int] = {}
@@ -135,8 +142,7 @@ def _boost_titled(index: LoadedIndex, query: Query, ranked: list[tuple[int, floa
     named = {d for d, words_ in titles.items() if any(counts[w] < len(docs) for w in words_)}
     if not named:
         return ranked
-    boosted = [(row, score + boost * (index.chunks[row].doc_id in named)) for row, score in ranked]
-    return sorted(boosted, key=lambda item: (-item[1], item[0]))
+    return _boosted(ranked, boost, lambda row: index.chunks[row].doc_id in named)
 
 
 def retrieve(index: LoadedIndex, query: Query, query_vector: np.ndarray | None, k: int,
