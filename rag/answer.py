@@ -154,7 +154,9 @@ class Assembler:
                 support = self._coverage(with_context, groups)
                 score = coverage + 0.3 * support + 0.15 / hit.rank
                 if query.numbers:
-                    found = sum(n in with_context for n in query.numbers) / len(query.numbers)
+                    # A year counts where the year check finds it (到2025年 leading the list).
+                    found = sum(n in with_context or n in years
+                                for n in query.numbers) / len(query.numbers)
                     score += 0.5 * found
                 if query.wants_quantity and _DIGIT.search(sent):
                     score += 0.3
