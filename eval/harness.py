@@ -44,6 +44,8 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "word (指导意见, the work report)"),
     EvalConfig("ungrouped-translations", {"translation_groups": False},
                "shipped, with each translation of an English word a BM25 term of its own"),
+    EvalConfig("no-glossary", {"policy_glossary": False},
+               "shipped, English questions translated word by word by CC-CEDICT alone"),
     EvalConfig("no-name-bonus", {"name_bonus": 0.0},
                "shipped, without preferring a sentence that quotes a new term when a name is asked"),
     EvalConfig("no-answer-checks", {"answer_checks": []},

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
                                "the other candidates (指导意见, 工作情况报告)")
     translation_groups: bool = Field(True, description="score an English word's translations "
                                      "as one BM25 term (its best), not as one term each")
+    policy_glossary: bool = Field(True, description="translate English policy phrases (high-tech "
+                                  "zone, NSFC, R&D) by rag/policy_glossary.tsv before word by word")
 
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")

@@ -6,6 +6,9 @@ contains it, and to those whose definition is a two-word phrase of the question 
 支行). Translations the BM25 index knows are kept; a word with none keeps a few of its
 translations, which BM25 ignores and the answer assembler counts as missing evidence. The e5
 vectors stay the other, language-free half of hybrid retrieval.
+
+CC-CEDICT knows words, not the phrases of policy English ("high-tech zone", "NSFC", "Sichuan and
+Chongqing"): rag/policy_glossary.tsv adds those, read first, longest phrase first.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import re
 import threading
 from collections import defaultdict
 from functools import lru_cache
+from pathlib import Path
 
 from index.lexical import tokenize
 
@@ -21,15 +25,32 @@ _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
 # English words that frame a question, or name the whole corpus, and so select nothing: as
 # rag.query.FRAMING_WORDS does for 要求 / 提出 / 计划 / 类型, the verbs that report what a document
 # says and the modal verbs are left out, or their many translations (say → 云, 倾诉, 再说) pose
-# as missing evidence.
+# as missing evidence. So are the nouns that name a quantity asked for (number → 号, 电话), as
+# 数量 and 金额 are in Chinese.
 STOPWORDS = frozenset("""
 the a an of in on to for by and or does do did what which who whom how many much is are was were
 its it be should with as from that this at per have has had into than about according under
 chongqing chongqing's city municipal
 say says said state states stated mention mentions mentioned ask asks asked require requires
 required propose proposes proposed plan plans planned should would will can could may must
-kind kinds type types sort
+kind kinds type types sort besides apart also
+number amount quantity share proportion percentage
 """.split())
+
+# Past forms the suffix rules of _word_forms cannot undo (built → build, not CC-CEDICT's 新建).
+_IRREGULAR = dict(pair.split(":") for pair in """
+built:build made:make held:hold grown:grow grew:grow rose:rise risen:rise spent:spend won:win
+led:lead brought:bring sought:seek began:begin begun:begin chose:choose chosen:choose drew:draw
+drawn:draw gave:give given:give knew:know known:know laid:lay met:meet paid:pay sold:sell
+sent:send shown:show took:take taken:take went:go gone:go became:become broke:break
+broken:break kept:keep left:leave lost:lose found:find undertook:undertake
+undertaken:undertake struck:strike fell:fall fallen:fall
+""".split())
+# "Which two laboratories": the count frames the answer's list, as 哪两个 does in Chinese.
+_COUNT_WORDS = frozenset("two three four five six several".split())
+
+GLOSSARY = Path(__file__).with_name("policy_glossary.tsv")
+_LONGEST_PHRASE = 6  # words; the glossary's longest line has five
 
 
 _BUILDING = threading.Lock()
@@ -60,9 +81,48 @@ def _build_dictionary() -> dict[str, frozenset[str]]:
     return {key: frozenset(values) for key, values in index.items()}
 
 
+@lru_cache(maxsize=1)
+def _glossary() -> dict[str, tuple[str, ...]]:
+    """English phrase → its Chinese forms, from policy_glossary.tsv."""
+    phrases: dict[str, tuple[str, ...]] = {}
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, chinese = line.split("\t")
+            phrases[" ".join(_WORD.findall(english))] = tuple(chinese.split("|"))
+    return phrases
+
+
+def _glossary_match(words: list[str], start: int) -> tuple[int, tuple[str, ...]]:
+    """The longest glossary phrase at words[start:], as (its length in words, its Chinese forms);
+    (0, ()) when none. The phrase's last word may be plural ("high-tech zones")."""
+    phrases = _glossary()
+    for length in range(min(_LONGEST_PHRASE, len(words) - start), 0, -1):
+        head = words[start:start + length - 1]
+        for form in _word_forms(words[start + length - 1]):
+            chinese = phrases.get(" ".join(head + [form]))
+            if chinese:
+                return length, chinese
+    return 0, ()
+
+
+def _phrase_groups(chinese: tuple[str, ...], known: set[str] | dict[str, int],
+                   also: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Groups for a glossary phrase. Forms BM25 knows as words, and `also` (CC-CEDICT's words
+    for a one-word line), are alternatives of one group (高标准, 高质量, 高水平). A phrase with one
+    form counts as if it had been typed: each word BM25 cuts it into is asked for on its own
+    (发明专利 → 发明, 专利, 发明专利; 川渝 → 川, 渝)."""
+    whole = tuple(dict.fromkeys(t for t in (*chinese, *also) if t in known))
+    if len(whole) > 1 or (whole and len(chinese) > 1):
+        return [whole]
+    groups = [(t,) for t in dict.fromkeys(tokenize(chinese[0])) if t in known]
+    return groups or [chinese[:3]]
+
+
 def _word_forms(word: str) -> list[str]:
     """The word and its likely dictionary forms (plural, -ing, -ed and possessive removed)."""
     forms = [word]
+    if word in _IRREGULAR:
+        forms.append(_IRREGULAR[word])
     if word.endswith("'s"):
         word = word[:-2]
         forms.append(word)
@@ -79,21 +139,38 @@ def _word_forms(word: str) -> list[str]:
     return forms
 
 
-def expand_english(question: str, known: set[str] | dict[str, int]) -> list[tuple[str, ...]]:
+def expand_english(question: str, known: set[str] | dict[str, int],
+                   glossary: bool = True) -> list[tuple[str, ...]]:
     """Chinese terms for an English question, grouped by the English word they translate.
 
     A group holds the word's translations found in `known` (the BM25 vocabulary), or, when
     there are none, up to three of its translations, so the word still counts as asked for.
     Words the dictionary lacks are dropped. Chinese words and numbers already in the question
-    form groups of their own.
+    form groups of their own. With `glossary`, a policy phrase of several words stands for its
+    words, and a one-word glossary line adds to the dictionary's translations.
     """
     dictionary = _dictionary()
     words = _WORD.findall(question.lower())
     groups: list[tuple[str, ...]] = []
-    for i, word in enumerate(words):
+    i = 0
+    while i < len(words):
+        word = words[i]
+        length, chinese = _glossary_match(words, i) if glossary else (0, ())
+        if length:
+            # A one-word line adds to CC-CEDICT's words (model → 模式 besides 模型); a phrase
+            # replaces the words of its parts (high-tech zone → 高新区, not 中区).
+            also = tuple(t for form in _word_forms(word) for t in dictionary.get(form, ())) \
+                if length == 1 else ()
+            groups += _phrase_groups(chinese, known, also)
+            i += length
+            continue
+        i += 1
+        if word in _COUNT_WORDS and i > 1 and words[i - 2] in ("which", "what"):
+            continue
         found: list[str] = []
-        if i + 1 < len(words):
-            found += dictionary.get(f"{word} {words[i + 1]}", ())
+        if i < len(words) and not (word in STOPWORDS and words[i] in STOPWORDS):
+            # Two words of a question's frame ("how many" → 几个) name nothing asked for.
+            found += dictionary.get(f"{word} {words[i]}", ())
         if word not in STOPWORDS and len(word) >= 3:
             for form in _word_forms(word):
                 found += dictionary.get(form, ())

@@ -33,6 +33,8 @@ class FusionParams:
     # An English word's translations score as one BM25 term, by the best of them, and single
     # characters among them only when the word has no longer translation.
     translation_groups: bool = True
+    # English questions read policy phrases from rag/policy_glossary.tsv before CC-CEDICT's words.
+    glossary: bool = True
 
 
 def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int,

@@ -154,7 +154,8 @@ class RagService:
                                    lexical_weight=settings.lexical_weight,
                                    named_boost=settings.named_boost,
                                    title_boost=settings.title_boost,
-                                   translation_groups=settings.translation_groups)
+                                   translation_groups=settings.translation_groups,
+                                   glossary=settings.policy_glossary)
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
                                                   name_bonus=settings.name_bonus,
                                                   checks=tuple(settings.answer_checks)),
@@ -225,7 +226,8 @@ class RagService:
         t0 = time.perf_counter()
         query = analyse(question)
         if query.english:
-            query = with_groups(query, expand_english(question, index.bm25.vocabulary))
+            query = with_groups(query, expand_english(question, index.bm25.vocabulary,
+                                                        glossary=fusion.glossary))
         vector = None
         if fusion.mode != "bm25" or query.english:
             vector = self.embedder.embed_queries([question])[0]

@@ -6,7 +6,7 @@ import pytest
 from index.types import Document
 from rag.answer import has_quantity, list_after, quotes_new_term, states_measure
 from rag.crosslingual import expand_english
-from rag.query import analyse, quantity_focus
+from rag.query import CJK, analyse, quantity_focus
 
 
 def test_analyse_finds_years_numbers_doc_numbers_and_unit():
@@ -101,6 +101,56 @@ def test_english_framing_verbs_are_not_asked_terms():
     assert not {"云", "倾诉", "再说"} & {t for g in groups for t in g}
     from rag.crosslingual import _dictionary
     assert {"云", "倾诉", "再说"} <= _dictionary()["say"]  # what the stopword keeps out
+
+
+def test_policy_phrases_are_read_from_the_glossary_before_word_by_word():
+    vocab = {"高新": 0, "新区": 1, "高新区": 2, "中区": 3, "开发区": 4, "川": 5, "渝": 6,
+             "发明": 7, "专利": 8, "发明专利": 9, "高标准": 10, "高质量": 11}
+    groups = expand_english("Which high-tech zones did Sichuan and Chongqing link?", vocab)
+    flat = {t for g in groups for t in g}
+    assert ("高新区",) in groups  # the one form of 高新区|高新技术产业开发区 BM25 knows
+    assert "中区" not in flat  # CC-CEDICT's "zone", replaced by the phrase
+    # A one-form phrase counts as if typed: each word BM25 cuts it into is asked for.
+    assert ("川",) in groups and ("渝",) in groups  # 川渝, though "chongqing" is a stopword
+    assert expand_english("invention patents", vocab) == [("发明",), ("专利",), ("发明专利",)]
+    # Forms of one line are alternatives of one group.
+    assert expand_english("to a high standard", vocab) == [("高标准", "高质量")]
+    word_by_word = expand_english("Which high-tech zones did Sichuan and Chongqing link?", vocab,
+                                  glossary=False)
+    assert "中区" in {t for g in word_by_word for t in g}
+
+
+def test_a_one_word_glossary_line_adds_to_the_dictionary():
+    vocab = {"模式": 0, "模型": 1}
+    assert expand_english("Which model?", vocab) == [("模式", "模型")]
+    assert expand_english("Which model?", vocab, glossary=False) == [("模型",)]
+
+
+def test_a_question_frame_is_not_translated():
+    # "how many" → 几个, "number" → 号 and "share" → 共享 would pose as evidence no answer holds.
+    vocab = {"几个": 0, "若干": 1, "号": 2, "共享": 3, "实验室": 4}
+    for question in ("How many laboratories?", "What number of laboratories?",
+                     "What share of laboratories?"):
+        assert expand_english(question, vocab) == [("实验室",)], question
+
+
+def test_irregular_past_forms_and_the_count_of_a_list():
+    vocab = {"两": 0, "实验室": 1, "建设": 2, "新建": 3}
+    groups = expand_english("Which two laboratories were built?", vocab)
+    assert groups == [("实验室",), ("建设", "新建")]  # built → build; 哪两个 is a frame too
+    assert ("两",) in expand_english("The two laboratories", vocab)
+
+
+def test_the_glossary_is_well_formed():
+    from rag.crosslingual import GLOSSARY, _glossary
+    lines = [line for line in GLOSSARY.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    phrases = [line.split("\t")[0] for line in lines]
+    assert len(set(phrases)) == len(phrases), "a phrase listed twice"
+    assert all(p == p.lower().strip() for p in phrases)
+    assert len(_glossary()) == len(lines)
+    for chinese in _glossary().values():
+        assert all(CJK.search(form) for form in chinese), chinese
 
 
 @pytest.mark.parametrize("question, asks", [

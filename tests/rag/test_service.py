@@ -106,6 +106,21 @@ def test_a_year_no_passage_mentions_is_refused(service):
     assert not answer.answerable
 
 
+def test_a_year_leading_a_list_of_goals_holds_for_each_goal(service):
+    # 到2025年 opens the guidance opinion's list of goals; the goal sentence itself names no year,
+    # yet it answers, ahead of another list's sentence that does name 2025.
+    answer = service.ask("到2025年,高新区对全市工业总产值的贡献要超过多少？")
+    assert answer.answerable and "30%" in answer.text
+    assert "30%" in answer.citations[0].quote
+
+
+def test_english_policy_phrases_find_their_chinese_terms(service):
+    # high-tech zone → 高新区 (word by word: 中区, 开发区); industrial output value → 工业总产值.
+    answer = service.ask("What share of industrial output value should high-tech zones "
+                         "contribute by 2025?")
+    assert answer.answerable and "30%" in answer.text
+
+
 def test_english_questions_are_answered_in_chinese_spans_and_refused_in_english(service):
     answer = service.ask("How many R&D personnel did Chongqing have in 2020?")
     assert answer.answerable and "16.07万" in answer.text
