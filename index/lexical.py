@@ -170,14 +170,21 @@ class BM25Index:
     def group_scores(self, groups: list[tuple[str, ...]]) -> np.ndarray:
         """BM25 of every chunk when each group of alternatives (an English word's translations)
         counts once, by its best-scoring member: a word with six translations otherwise weighs
-        up to six times one with a single translation."""
+        up to six times one with a single translation.
+
+        One bm25s call per translation, kept as a running maximum: 2.5 ms for an English
+        question at 100k chunks, faster than merging the tokens' postings (bench/lexical_scale.py).
+        """
         total = np.zeros(self.size, dtype=np.float32)
+        best = np.empty(self.size, dtype=np.float32)
         for group in groups:
             ids = self._retriever.get_tokens_ids(list(group))
-            if len(ids) == 1:
-                total += np.asarray(self._retriever.get_scores(ids), dtype=np.float32)
-            elif ids:
-                total += np.max([self._retriever.get_scores([i]) for i in ids], axis=0)
+            if not ids:
+                continue
+            best[:] = self._retriever.get_scores([ids[0]])
+            for token in ids[1:]:
+                np.maximum(best, self._retriever.get_scores([token]), out=best)
+            total += best
         return total
 
     def idf(self, tokens: list[str]) -> dict[str, float]:

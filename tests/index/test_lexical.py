@@ -5,8 +5,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from index.lexical import STOPWORDS, BM25Index, normalise, tokenize
+from index.lexical import STOPWORDS, BM25Index, _bm25s, normalise, tokenize
 
 DOCS = [
     "重庆市科技局推进科技创新，培育科技型企业。",
@@ -147,3 +149,21 @@ def test_a_group_of_alternatives_counts_once_by_its_best_member(bm25):
     assert (grouped < bm25.scores(["科技", "创新"]) + 1e-6).all()
     assert np.allclose(bm25.group_scores([("揭榜",), ("科技",)]), bm25.scores(["揭榜", "科技"]))
     assert bm25.group_scores([("量子",)]).tolist() == [0.0] * 4
+
+
+_WORDS = ["科技", "创新", "企业", "人才", "基金", "平台", "区县", "专利"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(chunks=st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=10),
+                       min_size=1, max_size=15),
+       groups=st.lists(st.lists(st.sampled_from(_WORDS + ["量子"]), min_size=1, max_size=4)
+                       .map(tuple), max_size=5))
+def test_group_scores_add_up_each_groups_best_member(chunks, groups):
+    retriever = _bm25s().BM25()
+    retriever.index(chunks, show_progress=False)
+    bm25 = BM25Index(retriever)
+    expected = np.zeros(bm25.size)
+    for group in groups:
+        expected += np.max([bm25.scores([t]) for t in group], axis=0)
+    assert np.allclose(bm25.group_scores(groups), expected, atol=1e-5)
