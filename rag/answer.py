@@ -127,9 +127,8 @@ class Assembler:
         return sum(w for terms, w in groups if any(t in text for t in terms)) / total
 
     def _lexical_candidates(self, query: Query, hits: list[Hit], docs: dict[str, Document],
-                            weights: dict[str, float]) -> list[Sentence]:
+                            groups: list[tuple[tuple[str, ...], float]]) -> list[Sentence]:
         out = []
-        groups = _weighted_groups(query, weights)
         # A question comparing years needs a sentence per year, often from different documents.
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
         for hit in hits[:considered]:
@@ -180,14 +179,13 @@ class Assembler:
         return out
 
     def _fact_clause(self, query: Query, text: str, lead: Sentence,
-                     weights: dict[str, float]) -> tuple[str, int, int] | None:
+                     groups: list[tuple[tuple[str, ...], float]]) -> tuple[str, int, int] | None:
         """(doc_id, start, end) of the lead sentence's clause that states the quantity or date
         asked for, when it is clearly shorter than the sentence; else None."""
         if not (query.wants_quantity or query.asks_year or query.unit or query.focus):
             return None
         if lead.end - lead.start < FACT_MIN_SENTENCE:
             return None
-        groups = _weighted_groups(query, weights)
         best, best_score = None, -1.0
         for s, e in clause_spans(text, lead.start, lead.end):
             clause = normalise(text[s:e])
@@ -263,8 +261,9 @@ class Assembler:
         if not hits or self._names_missing(query, hits, docs):
             return REFUSAL[lang], False, []
         lexical = sum(weights.values()) > 0
+        groups = _weighted_groups(query, weights)
         if lexical:
-            candidates = self._lexical_candidates(query, hits, docs, weights)
+            candidates = self._lexical_candidates(query, hits, docs, groups)
             # The sentence that would lead the answer must carry the support itself: another
             # sentence covering the terms does not make a sentence about something else right.
             best = min(candidates, key=lambda c: (-c.score, c.passage_rank, c.start), default=None)
@@ -286,7 +285,7 @@ class Assembler:
         lead = chosen[0]
         items = [(lead.doc_id, s, e) for s, e in list_after(docs[lead.doc_id], lead.end)]
         # Per-year answers (2019年和2020年…) already lead with one sentence per year.
-        fact = self._fact_clause(query, docs[lead.doc_id].text, lead, weights) \
+        fact = self._fact_clause(query, docs[lead.doc_id].text, lead, groups) \
             if lexical and len(query.years) <= 1 else None
         spans = list(dict.fromkeys(([fact] if fact else []) + spans[:1] + items + spans[1:]))
         citations = [make_citation(n, docs[d], s, e) for n, (d, s, e) in enumerate(spans, start=1)]
