@@ -35,8 +35,9 @@ _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|
                         re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
-_QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|how many|how much|"
-                       r"number of|amount|percentage|share of|proportion|total|count", re.I)
+# English words whole: "count" is in "counties", which asks for no quantity.
+_QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|\b(?:how many|how much|"
+                       r"number of|amount|percentage|share of|proportion|total|count)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)

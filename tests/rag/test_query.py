@@ -141,6 +141,16 @@ def test_irregular_past_forms_and_the_count_of_a_list():
     assert ("两",) in expand_english("The two laboratories", vocab)
 
 
+@pytest.mark.parametrize("question, wants", [
+    ("Which models do districts and counties promote?", False),  # "count" in "counties"
+    ("How many districts and counties?", True),
+    ("What is the total count of laboratories?", True),
+    ("What share of output do high-tech zones contribute?", True),
+])
+def test_english_words_asking_for_a_quantity_are_whole_words(question, wants):
+    assert analyse(question).wants_quantity is wants
+
+
 def test_the_glossary_is_well_formed():
     from rag.crosslingual import GLOSSARY, _glossary
     lines = [line for line in GLOSSARY.read_text(encoding="utf-8").splitlines()
