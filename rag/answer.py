@@ -24,12 +24,14 @@ from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
+# A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
+_AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
-# "unit" 多少家 needs a number with 家; "focus" 总投资是多少 needs 投资 named; "date" 哪一年 needs a date;
-# "year" 2023年… needs 2023 in the sentence's passage, headings or document dates; "place" 成都市
-# needs 成都 there.
+# "unit" 多少家 needs a number with 家, how many / how much a number; "focus" 总投资是多少 needs
+# 投资 named; "date" 哪一年 needs a date; "year" 2023年… needs 2023 in the sentence's passage,
+# headings or document dates; "place" 成都市 needs 成都 there.
 ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
 # Fact first: when a quantity or date is asked and the lead sentence is long, the clause that
@@ -203,6 +205,8 @@ class Assembler:
         checks = self.params.checks
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
+        if "unit" in checks and query.asks_amount and not _AMOUNT.search(sentence):
+            return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
             return False
         if "date" in checks and query.asks_year and not _DATE.search(sentence):

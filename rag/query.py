@@ -30,6 +30,8 @@ _GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数
 _ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
                         r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
 _ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
+# English asks for an amount in so many words; Chinese 多少家 has its unit checked instead.
+_ASKS_AMOUNT = re.compile(r"\bhow (?:many|much)\b", re.I)
 _UNIT_WORD = re.compile(r"^(?:[亿万千百]?元|[万亿]?人次?|[家个项所名位次倍支条件座亩]|[万亿]|平方(?:公里|米)|公里|米|吨)$")
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
                         re.I)
@@ -63,6 +65,7 @@ class Query:
     focus: str = ""
     asks_year: bool = False  # 哪一年 / when: an answer sentence must hold a date
     asks_name: bool = False  # 叫什么 / 什么样的: the answer is likely a quoted coined term
+    asks_amount: bool = False  # how many / how much: the answer states a number
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
 
 
@@ -112,6 +115,7 @@ def analyse(question: str) -> Query:
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question),
         asks_year=bool(_ASKS_YEAR.search(norm)),
         asks_name=bool(_ASKS_NAME.search(norm)),
+        asks_amount=bool(_ASKS_AMOUNT.search(norm)),
         places=tuple(dict.fromkeys(w[:-1] for w in words(question)
                                    if len(w) in (3, 4) and w[-1] in "市省" and CJK.match(w))),
     )

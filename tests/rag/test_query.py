@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from index.types import Document
-from rag.answer import has_quantity, list_after, quotes_new_term, states_measure
+from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
+    states_measure
 from rag.crosslingual import expand_english
 from rag.query import CJK, analyse, quantity_focus
 
@@ -149,6 +150,17 @@ def test_irregular_past_forms_and_the_count_of_a_list():
 ])
 def test_english_words_asking_for_a_quantity_are_whole_words(question, wants):
     assert analyse(question).wants_quantity is wants
+
+
+def test_an_english_question_asking_how_much_needs_a_number():
+    query = analyse("How much is a Debian developer paid per year?")
+    assert query.asks_amount and not analyse("Which laboratories were built?").asks_amount
+    assembler = Assembler()
+    assert not assembler._states_what_is_asked(query, "有经验的开发者会乐意付出一定的努力。")
+    assert assembler._states_what_is_asked(query, "开发者年薪为12万元。")
+    assert assembler._states_what_is_asked(query, "每年补助两次。")
+    lenient = Assembler(AssemblyParams(checks=("focus", "date")))  # RAG_ANSWER_CHECKS without unit
+    assert lenient._states_what_is_asked(query, "有经验的开发者会乐意付出一定的努力。")
 
 
 def test_the_glossary_is_well_formed():
