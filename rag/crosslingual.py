@@ -50,7 +50,6 @@ undertaken:undertake struck:strike fell:fall fallen:fall
 _COUNT_WORDS = frozenset("two three four five six several".split())
 
 GLOSSARY = Path(__file__).with_name("policy_glossary.tsv")
-_LONGEST_PHRASE = 6  # words; the glossary's longest line has five
 
 
 _BUILDING = threading.Lock()
@@ -92,11 +91,17 @@ def _glossary() -> dict[str, tuple[str, ...]]:
     return phrases
 
 
+@lru_cache(maxsize=1)
+def _longest_phrase() -> int:
+    """Words in the glossary's longest phrase: how far ahead a match may reach."""
+    return max(len(phrase.split()) for phrase in _glossary())
+
+
 def _glossary_match(words: list[str], start: int) -> tuple[int, tuple[str, ...]]:
     """The longest glossary phrase at words[start:], as (its length in words, its Chinese forms);
     (0, ()) when none. The phrase's last word may be plural ("high-tech zones")."""
     phrases = _glossary()
-    for length in range(min(_LONGEST_PHRASE, len(words) - start), 0, -1):
+    for length in range(min(_longest_phrase(), len(words) - start), 0, -1):
         head = words[start:start + length - 1]
         for form in _word_forms(words[start + length - 1]):
             chinese = phrases.get(" ".join(head + [form]))
@@ -116,6 +121,11 @@ def _phrase_groups(chinese: tuple[str, ...], known: set[str] | dict[str, int],
         return [whole]
     groups = [(t,) for t in dict.fromkeys(tokenize(chinese[0])) if t in known]
     return groups or [chinese[:3]]
+
+
+def _translations(dictionary: dict[str, frozenset[str]], word: str) -> list[str]:
+    """CC-CEDICT's headwords for the word in any of its forms (laboratories → laboratory)."""
+    return [t for form in _word_forms(word) for t in dictionary.get(form, ())]
 
 
 def _word_forms(word: str) -> list[str]:
@@ -159,8 +169,7 @@ def expand_english(question: str, known: set[str] | dict[str, int],
         if length:
             # A one-word line adds to CC-CEDICT's words (model → 模式 besides 模型); a phrase
             # replaces the words of its parts (high-tech zone → 高新区, not 中区).
-            also = tuple(t for form in _word_forms(word) for t in dictionary.get(form, ())) \
-                if length == 1 else ()
+            also = tuple(_translations(dictionary, word)) if length == 1 else ()
             groups += _phrase_groups(chinese, known, also)
             i += length
             continue
@@ -172,8 +181,7 @@ def expand_english(question: str, known: set[str] | dict[str, int],
             # Two words of a question's frame ("how many" → 几个) name nothing asked for.
             found += dictionary.get(f"{word} {words[i]}", ())
         if word not in STOPWORDS and len(word) >= 3:
-            for form in _word_forms(word):
-                found += dictionary.get(form, ())
+            found += _translations(dictionary, word)
         matchable = sorted({t for t in found if t.lower() in known})
         if matchable:
             groups.append(tuple(matchable))

@@ -2,6 +2,7 @@
 or weighted RRF), then boosted for the document a question names by number, year or title word."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
@@ -137,10 +138,7 @@ def _boost_titled(index: LoadedIndex, query: Query, ranked: list[tuple[int, floa
     asked = set(query.terms) if query.english else set(query.tokens)
     docs = {index.chunks[row].doc_id for row, _ in ranked}
     titles = {d: _title_words(index.documents[d].meta.get("title", "")) & asked for d in docs}
-    counts: dict[str, int] = {}
-    for words_ in titles.values():
-        for w in words_:
-            counts[w] = counts.get(w, 0) + 1
+    counts = Counter(w for words_ in titles.values() for w in words_)
     named = {d for d, words_ in titles.items() if any(counts[w] < len(docs) for w in words_)}
     if not named:
         return ranked
