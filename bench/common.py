@@ -1,4 +1,4 @@
-"""What the bench scripts share: the index they measure."""
+"""What the bench scripts share: the index they measure, and how they quote percentiles."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,3 +16,9 @@ def bundled_index(index: Path | None) -> Path:
     embedder = embedder_from(settings)
     ensure_sample_index(settings, embedder)
     return settings.index_dir(embedder.id)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1), to three decimals."""
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 3)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -26,12 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from common import bundled_index  # noqa: E402
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 3)
+from common import bundled_index, percentile  # noqa: E402
 
 
 def synthetic_bm25(vocab: dict[str, int], df: np.ndarray, real_chunks: int, n: int, seed: int = 0):
@@ -50,10 +46,11 @@ def synthetic_bm25(vocab: dict[str, int], df: np.ndarray, real_chunks: int, n: i
     return BM25Index(retriever)
 
 
-def _time(fn, *args) -> tuple[float, np.ndarray]:
+def _ms(fn, *args) -> float:
+    """Milliseconds one call takes."""
     t0 = time.perf_counter()
-    out = fn(*args)
-    return (time.perf_counter() - t0) * 1000, out
+    fn(*args)
+    return (time.perf_counter() - t0) * 1000
 
 
 def run(sizes: list[int], log=print) -> dict:
@@ -81,25 +78,25 @@ def run(sizes: list[int], log=print) -> dict:
         bm25 = synthetic_bm25(vocab, df, real.size, n)
         build_s = time.perf_counter() - t0
         log(f"{n} chunks: built in {build_s:.1f} s")
-        plain = [_time(bm25.scores, terms)[0] for terms in chinese]
+        plain = [_ms(bm25.scores, terms) for terms in chinese]
         grouped, ungrouped = [], []
         for groups in english:
-            grouped.append(_time(bm25.group_scores, groups)[0])
-            ungrouped.append(_time(bm25.scores, [t for g in groups for t in g])[0])
+            grouped.append(_ms(bm25.group_scores, groups))
+            ungrouped.append(_ms(bm25.scores, [t for g in groups for t in g]))
         row = {"chunks": n, "build_s": round(build_s, 1),
                "chinese_questions": len(chinese), "english_questions": len(english),
                "english_groups_mean": round(statistics.mean(map(len, english)), 1),
                "english_tokens_mean": round(statistics.mean(
                    sum(len(g) for g in groups) for groups in english), 1),
-               "chinese_scores_ms": {"p50": _pct(plain, .5), "p95": _pct(plain, .95)},
-               "english_grouped_ms": {"p50": _pct(grouped, .5), "p95": _pct(grouped, .95)},
-               "english_ungrouped_ms": {"p50": _pct(ungrouped, .5), "p95": _pct(ungrouped, .95)},
-               "grouped_over_ungrouped_p50": round(_pct(grouped, .5) / _pct(ungrouped, .5), 2)}
+               "chinese_scores_ms": {"p50": percentile(plain, .5), "p95": percentile(plain, .95)},
+               "english_grouped_ms": {"p50": percentile(grouped, .5), "p95": percentile(grouped, .95)},
+               "english_ungrouped_ms": {"p50": percentile(ungrouped, .5), "p95": percentile(ungrouped, .95)},
+               "grouped_over_ungrouped_p50": round(percentile(grouped, .5) / percentile(ungrouped, .5), 2)}
         log(json.dumps(row))
         rows.append(row)
         del bm25
     return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "load_average": list(__import__("os").getloadavg()), "rows": rows}
+            "load_average": list(os.getloadavg()), "rows": rows}
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import percentile  # noqa: E402
 from index import ann  # noqa: E402
 
 HNSW_EF = (32, 64, 128, 256, 512)
@@ -74,9 +75,6 @@ def _recall(rows: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(rows, truth)]))
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))], 3)
 
 
 def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray | None,
@@ -118,7 +116,7 @@ def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarr
             "kind": kind, "n": len(vectors),
             "params": {**spec["params"], **({name: value} if name else {})},
             "build_s": round(build_s, 2), "index_bytes": size, "rss_delta_bytes": rss_delta,
-            "search_ms_p50": _pct(times, 0.5), "search_ms_p95": _pct(times, 0.95),
+            "search_ms_p50": percentile(times, 0.5), "search_ms_p95": percentile(times, 0.95),
             "timed_queries": len(times),
             "recall_at_10": 1.0 if truth is None else round(_recall(rows, truth), 4),
             "_rows": rows})
