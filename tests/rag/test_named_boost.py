@@ -28,6 +28,17 @@ def test_a_year_in_the_title_or_headings_names_the_chunk(service):
     assert not any(_names(index, row, analyse("2019年培育了多少家企业？")) for row in rows)
 
 
+def test_the_year_boost_brings_the_named_years_report_first(service):
+    # On terms alone a 2019 letter's count (截至今年一季度…累计培育科技型企业) wins; the 2020
+    # work report names 2020 in its title and headings.
+    question = "2020年重庆累计培育科技型企业多少家？"
+    report = "cq-sti/004_f07454981927e40f.txt"
+    plain = service.search(question, k=3, fusion=replace(service.fusion, named_boost=0.0))[0]
+    boosted = service.search(question, k=3)[0]
+    assert plain[0].chunk.doc_id != report
+    assert boosted[0].chunk.doc_id == report
+
+
 def test_only_title_words_that_tell_candidates_apart_boost(service):
     index = service.index
     by_doc = {}
