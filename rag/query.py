@@ -8,7 +8,8 @@ from index.lexical import STOPWORDS, normalise, tokenize, words
 
 CJK = re.compile(r"[\u4e00-\u9fff]")  # a Chinese character
 _LATIN = re.compile(r"[A-Za-z]")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+# 2000万元 is an amount, not a year: a year is followed by 年, or by nothing that makes it one.
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\.\d|\s*[万亿千百元个家项名人次件%]))")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 # Words that frame a question rather than name its topic ("according to the document, what does
@@ -16,9 +17,15 @@ _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 FRAMING_WORDS = frozenset("""
 文件 复函 答复 提出 提到 要求 希望 强调 表示 指出 按照 根据 依据 截至 到 要 让 更 分别 方面 主要 目标 计划 金额
 数字 数量 具体 哪两个 哪两 哪三个 哪几个 哪类 类型 叫 称 称为 达到 又 各 是 时 给出 定下 获得 能 得到 什么样 样
+名字 名称 已经 说法
 """.split())
+# Words that make up the asking itself: 哪几个 / 几所 / 哪 两个 / 多少 家. Their counters and
+# numbers say what kind of answer is wanted (checked by the unit), not what it is about.
+_WHICH = re.compile(r"^(?:哪|几)")
+_AFTER_WHICH = re.compile(r"^[一二两三四五六七八九十几\d]*[个所家项类种批位条名座支次些]$")
 # "多少家" / "几个": the unit a numeric answer must carry.
-_UNIT = re.compile(r"(?:多少|几)(亿元|万元|元|万人|人次|家|个|项|所|名|人|位|次|倍|支|条|件|亿|万|平方米|亩|座)")
+# 哪几个 asks which ones, not how many.
+_UNIT = re.compile(r"(?:多少|(?<!哪)几)(亿元|万元|元|万人|人次|家|个|项|所|名|人|位|次|倍|支|条|件|亿|万|平方米|亩|座)")
 # The copulas of "X是多少": only there is X surely the thing measured (超过多少, 涨了多少 and 占几成
 # put a verb before the question word). 科研单位(一共有)几家.
 _COPULAS = frozenset("是 为 有 共有 一共有".split())
@@ -38,7 +45,7 @@ _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
 # English words whole: "count" is in "counties", which asks for no quantity.
-_QUANTITY = re.compile(r"多少|几[个家项次所年]|几|数量|规模|金额|比例|占比|增长|\b(?:how many|how much|"
+_QUANTITY = re.compile(r"多少|(?<!哪)几|数量|规模|金额|比例|占比|增长|\b(?:how many|how much|"
                        r"number of|amount|percentage|share of|proportion|total|count)\b", re.I)
 
 
@@ -94,11 +101,20 @@ def quantity_focus(question: str) -> str:
     return ""
 
 
+def asking_words(question: str) -> set[str]:
+    """The search-mode tokens of the question's asking phrases (哪几个 → 哪几, 几个, 哪几个)."""
+    ws = words(question)
+    asking = [w for i, w in enumerate(ws)
+              if _WHICH.match(w) or (i > 0 and ws[i - 1] in ("哪", "多少") and _AFTER_WHICH.match(w))]
+    return set(tokenize(" ".join(asking))) if asking else set()
+
+
 def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
     tokens = tuple(dict.fromkeys(tokenize(question)))
-    terms = tuple(t for t in tokens if t not in FRAMING_WORDS)
+    asking = asking_words(question)
+    terms = tuple(t for t in tokens if t not in FRAMING_WORDS and t not in asking)
     english = bool(_LATIN.search(norm)) and not CJK.search(norm)
     return Query(
         text=question,

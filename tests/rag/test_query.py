@@ -19,6 +19,28 @@ def test_analyse_finds_years_numbers_doc_numbers_and_unit():
     assert "复函" not in q.terms and "科技型" in q.terms  # framing words carry no evidence
 
 
+@pytest.mark.parametrize("question, unit, asking", [
+    # 哪几个 asks which ones: no count is wanted, and 几个 is not evidence to look for.
+    ("川渝联合攻关瞄准了哪几个领域？", "", {"哪几", "几个", "哪几个"}),
+    ("重庆有哪两个地方和安岳联手？", "", {"两个"}),
+    ("依托哪所高校建设？", "", {"哪所"}),
+    # 几所 asks how many: the unit is checked, so the counter need not be found as a term too.
+    ("重庆的双一流高校有几所？", "所", {"几所"}),
+    ("累计培育了多少家企业？", "家", {"家"}),
+])
+def test_the_words_that_ask_are_not_terms(question, unit, asking):
+    q = analyse(question)
+    assert q.unit == unit
+    assert q.wants_quantity == bool(unit)
+    assert asking and not asking & set(q.terms)
+
+
+def test_an_amount_is_not_a_year():
+    q = analyse("2021年川渝双方各出资2000万元开展联合攻关,2020-2025年呢？")
+    assert q.years == ("2021", "2020", "2025")
+    assert "2000" in q.numbers
+
+
 def test_english_detection():
     assert analyse("How many R&D personnel did Chongqing have?").english
     assert not analyse("2020年R&D人员有多少？").english
