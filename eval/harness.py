@@ -48,6 +48,8 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "shipped, English questions translated word by word by CC-CEDICT alone"),
     EvalConfig("no-name-bonus", {"name_bonus": 0.0},
                "shipped, without preferring a sentence that quotes a new term when a name is asked"),
+    EvalConfig("whole-compound", {"split_compound": False},
+               "shipped, a question asking two things (…多少？…哪个？) answered as one"),
     EvalConfig("no-answer-checks", {"answer_checks": []},
                "shipped retrieval; answers not checked for unit, focus, date, year or place"),
     *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},

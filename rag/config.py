@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     policy_glossary: bool = Field(True, description="translate English policy phrases (high-tech "
                                   "zone, NSFC, R&D) by rag/policy_glossary.tsv before word by word")
 
+    split_compound: bool = Field(True, description="answer a question that asks two things "
+                                 "(…多少？…哪个？) part by part (rag/compound.py)")
+
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")
     name_bonus: float = Field(0.3, ge=0, description="how much a sentence quoting a new term "

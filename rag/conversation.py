@@ -217,7 +217,7 @@ def _resolve_pronoun(core: str, previous: str, previous_answer: str) -> str:
         rest = core[bare.end():]
         # 其/它的 are possessive: 「其规模」 is 「X的规模」; 它 alone is the subject.
         joiner = "的" if bare.group(0) == "其" or bare.group(0).endswith("的") else ""
-        return f"{_topic(previous)}{joiner}{rest}"
+        return f"{topic(previous)}{joiner}{rest}"
     match = _PRONOUN.search(core)
     rest = core[match.end():]
     noun_words = _words(rest)
@@ -240,7 +240,7 @@ def _phrase_ending_in(text: str, noun: str) -> str | None:
     return None
 
 
-def _topic(question: str) -> str:
+def topic(question: str) -> str:
     """What a question is about: its last phrase that ends in an entity noun (…基金, …企业)."""
     words = _words(question)
     for i in range(len(words) - 1, -1, -1):

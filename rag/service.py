@@ -20,6 +20,7 @@ from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
 from index.store import CURRENT, IndexError_, IndexMismatch, LoadedIndex, load_index
 from index.vectors import VectorBackend
 from rag.answer import Assembler, AssemblyParams
+from rag.compound import combine, question_parts
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
@@ -244,6 +245,17 @@ class RagService:
         index = self.index  # one generation for the whole question
         t0 = time.perf_counter()
         allowed = allowed_rows(index, filters)
+        parts = question_parts(question) if self.settings.split_compound else [question]
+        if len(parts) == 1:
+            return self._answer(index, question, k, fusion, allowed, t0)
+        answer = combine(question, [self._answer(index, part, k, fusion, allowed, t0)
+                                    for part in parts], k or self.settings.top_k)
+        answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+        return answer
+
+    def _answer(self, index: LoadedIndex, question: str, k: int | None,
+                fusion: FusionParams | None, allowed: np.ndarray | None, t0: float) -> Answer:
+        """One question's answer from one generation of the index."""
         hits, timings, query, vector = self._retrieve(index, question, k, fusion, allowed)
         t1 = time.perf_counter()
         weights = index.bm25.idf(list(query.terms))
