@@ -24,13 +24,15 @@ from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+_LATIN_NAME = re.compile(r"[a-z]{2,}")
 # A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
 _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
 # "unit" 多少家 needs a number with 家, how many / how much a number; "focus" 总投资是多少 needs
-# 投资 named; "date" 哪一年 needs a date; "year" 2023年… needs 2023 in the sentence's passage,
+# 投资 named, 主任是谁 needs 主任; "date" 哪一年 needs a date; "year" 2023年… needs 2023 in the sentence's passage,
 # headings or document dates; "place" 成都市 needs 成都 there.
 ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
@@ -209,6 +211,8 @@ class Assembler:
             return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
             return False
+        if "focus" in checks and query.role and query.role[-2:] not in sentence:
+            return False  # 主任是谁: a sentence naming no 主任 names no such person
         if "date" in checks and query.asks_year and not _DATE.search(sentence):
             return False
         return True
@@ -231,12 +235,14 @@ class Assembler:
         return out
 
     def _names_missing(self, query: Query, hits: list[Hit], docs: dict[str, Document]) -> bool:
-        """True when the question names a year or document number no top passage's document mentions.
+        """True when the question names a year, document number or Latin name (PCT, in a Chinese
+        question) that no top passage's document mentions.
 
         The whole document counts, header included: a 2019 letter says 今年, not 2019年, and a
         plan states 到2025年 once, above the goals it dates.
         """
-        named = set(query.years) | set(query.doc_numbers)
+        names = latin_names(query)
+        named = set(query.years) | set(query.doc_numbers) | set(names)
         if not named:
             return False
         seen = "\n".join(self._normalised(docs[d]) + " " + _header_text(
@@ -245,7 +251,9 @@ class Assembler:
         # Every document number must be there; of several years, one is enough (a question that
         # compares 2020 with 2025 may find each in a different document).
         years_missing = bool(query.years) and all(y not in seen for y in query.years)
-        return years_missing or any(n not in seen for n in query.doc_numbers)
+        # A Latin name counts as a whole word: "ai" is in "email" and names nothing there.
+        return years_missing or any(n not in seen for n in query.doc_numbers) \
+            or any(not re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", seen) for n in names)
 
     def _normalised(self, doc: Document) -> str:
         """The document's normalised text, cached by content hash (a replaced document misses)."""
@@ -305,6 +313,17 @@ def _weighted_groups(query: Query, weights: dict[str, float]) -> list[tuple[tupl
     known = [w for w in weights.values() if w > 0]
     unknown = min(known, default=0.0) if query.english else 0.0
     return [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
+
+
+def latin_names(query: Query) -> tuple[str, ...]:
+    """Latin names (PCT, GDP) a mostly Chinese question asks about; () for other questions.
+
+    In an English question every word is Latin and is translated; in a Chinese one a Latin word
+    names the thing asked about, so documents that never write it do not answer.
+    """
+    if query.english or len(CJK.findall(query.text)) <= len(_LATIN_LETTER.findall(query.text)):
+        return ()
+    return tuple(t for t in query.terms if _LATIN_NAME.fullmatch(t))
 
 
 def _disjoint(cand: Sentence, chosen: list[Sentence]) -> bool:

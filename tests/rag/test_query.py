@@ -225,3 +225,13 @@ def test_a_name_written_in_pinyin_finds_the_corpus_word_it_spells():
     # A lower-case word the dictionary knows is read as English, not as pinyin (si-te).
     assert not any("斯特" in g for g in expand_english("Which site is it?", vocab))
     assert ("斯特",) in expand_english("Which Site is it?", vocab)  # as a name it is pinyin
+
+
+@pytest.mark.parametrize("question, role, places", [
+    ("明月湖实验室的主任是谁？", "主任", ()),
+    ("第0099号建议是哪位人大代表提出的？", "人大代表", ()),
+    ("截至2019年,渝北区和成都市各有多少家企业？", "", ("渝北", "成都")),
+])
+def test_the_role_and_places_a_question_names(question, role, places):
+    q = analyse(question)
+    assert (q.role, q.places) == (role, places)

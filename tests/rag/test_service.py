@@ -70,6 +70,21 @@ def test_near_miss_questions_are_refused(service, question):
     assert not service.ask(question).answerable
 
 
+@pytest.mark.parametrize("refused, answered, fact", [
+    # A district named with its suffix must be what the passage is about (万州 is, 渝北 is not).
+    ("截至2019年一季度,渝北区累计培育了多少家科技型企业？",
+     "截至2019年一季度,万州区累计培育了多少家科技型企业？", "228家"),
+    # A Latin name the documents never write (GDP) is not what they count; ESI they do.
+    ("2020年重庆的GDP是多少亿元？", "2020年重庆的ESI前1%学科有多少个？", "42个"),
+    # 主任是谁 wants a person in that role; 哪位政协委员 is answered by 易小光委员.
+    ("金凤实验室的主任是谁？", "第0426号提案是哪位政协委员提出的？", "易小光"),
+])
+def test_a_near_miss_is_refused_where_its_twin_is_answered(service, refused, answered, fact):
+    assert not service.ask(refused).answerable
+    answer = service.ask(answered)
+    assert answer.answerable and fact in answer.text
+
+
 def test_a_question_comparing_years_cites_a_sentence_for_each(service):
     answer = service.ask("重庆累计培育的高新技术企业,2019年一季度末和2020年分别是多少家？")
     assert answer.answerable
