@@ -31,9 +31,10 @@ _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
-# "unit" 多少家 needs a number with 家, how many / how much a number; "focus" 总投资是多少 needs
-# 投资 named, 主任是谁 needs 主任; "date" 哪一年 needs a date; "year" 2023年… needs 2023 in the sentence's passage,
-# headings or document dates; "place" 成都市 needs 成都 there.
+# "unit" 多少家 needs a number with 家, how many / how much a number; "focus" 总投资是多少
+# needs 投资 named, 主任是谁 needs 主任; "date" 哪一年 needs a date; "year" 2023年… needs 2023
+# in the sentence's passage, headings or document dates; "place" 成都市 or 渝北区 needs 成都 or
+# 渝北 there.
 ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
 # Fact first: when a quantity or date is asked and the lead sentence is long, the clause that
@@ -273,7 +274,7 @@ class Assembler:
         if not hits or self._names_missing(query, hits, docs):
             return REFUSAL[lang], False, []
         lexical = sum(weights.values()) > 0
-        groups = _weighted_groups(query, weights)
+        groups = _weighted_groups(query, weights) if lexical else []  # dense answers weigh none
         if lexical:
             candidates = self._lexical_candidates(query, hits, docs, groups)
             # The sentence that would lead the answer must carry the support itself: another
