@@ -11,8 +11,9 @@ from index.loaders import load_paths
 from rag.config import REPO_ROOT
 
 GOLDS = load_gold()
-# The second batch over the same corpus, not yet in the gated set (eval/README.md).
-FRESH = load_gold([GOLD_DIR.parent / "gold-external" / "cq-sti-fresh.jsonl"])
+# Later batches over the same corpus, not yet in the gated set (eval/README.md).
+FRESH = load_gold([GOLD_DIR.parent / "gold-external" / name
+                   for name in ("cq-sti-fresh.jsonl", "cq-sti-batch3.jsonl")])
 
 
 @pytest.fixture(scope="module")
