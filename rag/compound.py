@@ -23,6 +23,8 @@ _ASKS = re.compile(r"多少|几|什么|哪|谁|如何|怎样|怎么|是否|吗|"
 _QUOTED = re.compile(r"“([^”]{2,12})”")
 MIN_PART_CHARS = 6  # 「是多少？」 alone is a dangling predicate, not a question of its own
 _CITE = re.compile(r"\[(\d+)\]")
+_OPENING_CLAUSE = re.compile(r"([^,，？?]+)[,，]")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def question_parts(question: str) -> list[str]:
@@ -35,7 +37,12 @@ def question_parts(question: str) -> list[str]:
     parts = [p.strip() for p in _PART.findall(question) if p.strip()]
     if len(parts) < 2 or not all(len(p) >= MIN_PART_CHARS and _ASKS.search(p) for p in parts):
         return [question]
+    topic_clause = _topic_clause(parts[0])
     for i in range(1, len(parts)):
+        if topic_clause and topic_clause not in parts[i]:
+            # 「川渝联合实施重点研发项目,2020年…哪两个？到2021年又增加了哪些？」: the topic stated
+            # once, before the first part's question, is the later parts' topic too.
+            parts[i] = f"{topic_clause},{parts[i]}"
         if "它" in parts[i]:
             quoted = _QUOTED.search(parts[i - 1])
             # Kept in its quotation marks, so that jieba cuts it apart from 为 (为“易智网”).
@@ -43,6 +50,18 @@ def question_parts(question: str) -> list[str]:
             if antecedent:
                 parts[i] = parts[i].replace("它们", antecedent).replace("它", antecedent)
     return parts
+
+
+def _topic_clause(part: str) -> str:
+    """The clause that opens a question before its first comma, when it names a topic: it asks
+    nothing itself and dates nothing (a year there belongs to the first part alone). "" if none."""
+    match = _OPENING_CLAUSE.match(part)
+    if not match:
+        return ""
+    head = match.group(1).strip()
+    if len(head) < MIN_PART_CHARS or _ASKS.search(head) or _YEAR.search(head):
+        return ""
+    return head
 
 
 def not_answered(part: str) -> str:

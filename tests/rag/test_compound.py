@@ -21,6 +21,13 @@ TWO_FACTS = "2019年复函称选派了多少名区县级科技特派员？2020�
     # A dangling predicate, or a part that asks nothing, leaves the question whole.
     ("科创母基金的总规模？是多少？", ["科创母基金的总规模？是多少？"]),
     ("我想了解科创母基金。它的规模是多少？", ["我想了解科创母基金。它的规模是多少？"]),
+    # A topic stated before the first part's question is the later parts' topic too; a time
+    # stated there is not (the later part names its own).
+    ("川渝联合实施重点研发项目,2020年围绕哪两个领域？到2021年又增加了哪些领域？",
+     ["川渝联合实施重点研发项目,2020年围绕哪两个领域？",
+      "川渝联合实施重点研发项目,到2021年又增加了哪些领域？"]),
+    ("截至2019年一季度,重庆有多少家？2020年又有多少家？",
+     ["截至2019年一季度,重庆有多少家？", "2020年又有多少家？"]),
     # 它 in a later part names the previous part's quoted name.
     ("“易智网”建成了什么平台？又要求为它设立什么？",
      ["“易智网”建成了什么平台？", "又要求为“易智网”设立什么？"]),
