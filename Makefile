@@ -11,7 +11,7 @@ PORT ?= 8000
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
 # --no-compile: pip would byte-compile every module of every package (torch's thousands among
-# them), 247 s of a 333 s setup here against 86 s without; Python compiles what is imported.
+# them); setup took 247 s with that here and 86 s without. Python compiles what is imported.
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --no-compile torch==2.13.0
