@@ -10,12 +10,10 @@ PORT ?= 8000
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
-# --no-compile: pip would byte-compile every module of every package (torch's thousands among
-# them); setup took 247 s with that here and 86 s without. Python compiles what is imported.
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --no-compile torch==2.13.0
-	$(BIN)/pip install -q --no-compile -e '.[dev]'
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
 # The service on the bundled corpus: API, OpenAI-compatible chat and the chat page.
