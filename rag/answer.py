@@ -24,8 +24,6 @@ from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
-_LATIN_NAME = re.compile(r"[a-z]{2,}")
 # A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
 _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
@@ -242,7 +240,7 @@ class Assembler:
         The whole document counts, header included: a 2019 letter says 今年, not 2019年, and a
         plan states 到2025年 once, above the goals it dates.
         """
-        names = latin_names(query)
+        names = query.latin_names
         named = set(query.years) | set(query.doc_numbers) | set(names)
         if not named:
             return False
@@ -314,17 +312,6 @@ def _weighted_groups(query: Query, weights: dict[str, float]) -> list[tuple[tupl
     known = [w for w in weights.values() if w > 0]
     unknown = min(known, default=0.0) if query.english else 0.0
     return [(g, max(weights.get(t) or unknown for t in g)) for g in query.groups]
-
-
-def latin_names(query: Query) -> tuple[str, ...]:
-    """Latin names (PCT, GDP) a mostly Chinese question asks about; () for other questions.
-
-    In an English question every word is Latin and is translated; in a Chinese one a Latin word
-    names the thing asked about, so documents that never write it do not answer.
-    """
-    if query.english or len(CJK.findall(query.text)) <= len(_LATIN_LETTER.findall(query.text)):
-        return ()
-    return tuple(t for t in query.terms if _LATIN_NAME.fullmatch(t))
 
 
 def _disjoint(cand: Sentence, chosen: list[Sentence]) -> bool:

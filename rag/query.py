@@ -11,6 +11,7 @@ _LATIN = re.compile(r"[A-Za-z]")
 # 2000万元 is an amount, not a year: a year is followed by 年, or by nothing that makes it one.
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\.\d|\s*[万亿千百元个家项名人次件%]))")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LATIN_NAME = re.compile(r"[a-z]{2,}")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 # Words that frame a question rather than name its topic ("according to the document, what does
 # it require…"); they would otherwise weigh as much as the facts asked about.
@@ -77,15 +78,19 @@ class Query:
     # 主任 in 实验室的主任是谁: the person asked for is named by this role; a sentence without it
     # names no such person. "" if none.
     role: str = ""
+    # Latin names a mostly Chinese question asks about (pct, gdp): documents that never write
+    # them do not answer. () in English questions.
+    latin_names: tuple[str, ...] = ()
 
 
-def quantity_focus(question: str) -> str:
+def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
     """X in a question ending "X是多少" (or 为/有/一共有, perhaps with a unit), when X names a thing.
 
     Then X is the thing measured, and a sentence stating some other quantity does not answer. Chinese noun phrases end in their head, so its last word is taken;
-    a one-character head (率 in 不良贷款率) keeps the word before it.
+    a one-character head (率 in 不良贷款率) keeps the word before it. `tokens`: the question's
+    `words`, when the caller has them already.
     """
-    tokens = words(question)
+    tokens = words(question) if tokens is None else tokens
     for i, tok in enumerate(tokens):
         rest = tokens[i + 1:]
         if not _ASKS_QUANTITY.match(tok) or len(rest) > 1 or (rest and not _UNIT_WORD.match(rest[0])):
@@ -104,17 +109,17 @@ def quantity_focus(question: str) -> str:
     return ""
 
 
-def asking_words(question: str) -> set[str]:
-    """The search-mode tokens of the question's asking phrases (哪几个 → 哪几, 几个, 哪几个)."""
-    ws = words(question)
+def asking_words(ws: list[str]) -> set[str]:
+    """The search-mode tokens of the asking phrases (哪几个 → 哪几, 几个, 哪几个) among a
+    question's `words`."""
     asking = [w for i, w in enumerate(ws)
               if _WHICH.match(w) or (i > 0 and ws[i - 1] in ("哪", "多少") and _AFTER_WHICH.match(w))]
     return set(tokenize(" ".join(asking))) if asking else set()
 
 
-def role_asked(question: str) -> str:
-    """The role of the person asked for: X in "X是谁" / "X是哪位", or in "哪位X"."""
-    tokens = words(question)
+def role_asked(tokens: list[str]) -> str:
+    """The role of the person asked for, from a question's `words`: X in "X是谁" / "X是哪位", or
+    in "哪位X"."""
     for i, tok in enumerate(tokens):
         if tok not in ("谁", "哪位"):
             continue
@@ -130,11 +135,11 @@ def role_asked(question: str) -> str:
 _PLACE_SUFFIX = "市省区县"
 
 
-def places_named(question: str) -> tuple[str, ...]:
-    """Places a question names with their administrative suffix, as one word: 成都市 → 成都,
-    渝北区 → 渝北. (Where jieba cuts the suffix off, 永川 / 区, the word is not taken: on dev
-    that form more often named a kind of area the passage calls otherwise.)"""
-    return tuple(dict.fromkeys(w[:-1] for w in words(question)
+def places_named(ws: list[str]) -> tuple[str, ...]:
+    """Places among a question's `words` named with their administrative suffix, as one word:
+    成都市 → 成都, 渝北区 → 渝北. (Where jieba cuts the suffix off, 永川 / 区, the word is not
+    taken: on dev that form more often named a kind of area the passage calls otherwise.)"""
+    return tuple(dict.fromkeys(w[:-1] for w in ws
                                if len(w) in (3, 4) and w[-1] in _PLACE_SUFFIX and CJK.match(w)))
 
 
@@ -142,9 +147,13 @@ def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
     tokens = tuple(dict.fromkeys(tokenize(question)))
-    asking = asking_words(question)
+    ws = words(question)  # precise-mode words, cut once for every phrase rule below
+    asking = asking_words(ws)
     terms = tuple(t for t in tokens if t not in FRAMING_WORDS and t not in asking)
     english = bool(_LATIN.search(norm)) and not CJK.search(norm)
+    # In a mostly Chinese question a Latin word names the thing asked about (PCT, GDP); in an
+    # English one every word is Latin and is translated instead.
+    mostly_chinese = not english and len(CJK.findall(question)) > len(_LATIN.findall(question))
     return Query(
         text=question,
         english=english,
@@ -157,12 +166,13 @@ def analyse(question: str) -> Query:
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := _UNIT.search(norm)) else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
-        focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question),
+        focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),
         asks_year=bool(_ASKS_YEAR.search(norm)),
         asks_name=bool(_ASKS_NAME.search(norm)),
         asks_amount=bool(_ASKS_AMOUNT.search(norm)),
-        role=role_asked(question),
-        places=places_named(question),
+        role=role_asked(ws),
+        places=places_named(ws),
+        latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
     )
 
 
