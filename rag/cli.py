@@ -371,9 +371,10 @@ app.add_typer(index_app, name="index")
 _STRUCTURE_KEYS = ("heading_marks", "page_starts")
 
 
-def _index_dir(index: Optional[Path]) -> Path:
-    """--index, RAG_INDEX, or the default index of the configured embedder; never builds one."""
-    settings = _settings(index)
+def _index_dir(index: Optional[Path], settings=None) -> Path:
+    """--index, RAG_INDEX, or the default index of the configured embedder; never builds one.
+    `settings`: those of `index`, when the caller has them already."""
+    settings = settings or _settings(index)
     if settings.index is not None:
         return settings.index
     from rag.service import embedder_from
@@ -505,7 +506,8 @@ def index_compact(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> 
     with _handled():
         from index.store import compact
 
-        result = compact(_index_dir(index), lock_wait_s=_settings(index).lock_wait_s)
+        settings = _settings(index)
+        result = compact(_index_dir(index, settings), lock_wait_s=settings.lock_wait_s)
         if as_json:
             typer.echo(json.dumps(result, ensure_ascii=False))
             return
