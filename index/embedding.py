@@ -23,6 +23,8 @@ from typing import Callable, Literal, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from index.e5_convert import MAX_CONTENT_TOKENS, PASSAGE_PROMPT, QUERY_PROMPT
+
 DEFAULT_BATCH = 32
 # Batches of 8 embedded 1.3-1.4x faster than 32 on 2 CPU cores, for torch and CTranslate2 alike
 # (bench/embed_engines.py --batch).
@@ -151,19 +153,13 @@ class WindowedE5Engine:
         raise NotImplementedError
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
-        from index.e5_convert import MAX_CONTENT_TOKENS
-
         return windowed_mean(self._token_ids([prompt + t for t in texts]), self._run,
                              dim=self.dim, window=MAX_CONTENT_TOKENS, batch_size=self._batch_size)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        from index.e5_convert import QUERY_PROMPT
-
         return self._encode(texts, QUERY_PROMPT)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        from index.e5_convert import PASSAGE_PROMPT
-
         return self._encode(texts, PASSAGE_PROMPT)
 
 
