@@ -75,8 +75,6 @@ def _recall(rows: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(rows, truth)]))
 
 
-
-
 def measure(kind: str, vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray | None,
             tmp: Path, timed: int | None = None) -> list[dict]:
     """Build one index kind, then time queries for each search setting; one row per setting.
