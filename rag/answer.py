@@ -24,6 +24,7 @@ from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
 _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
@@ -153,7 +154,12 @@ class Assembler:
                     continue  # a signature's date states nothing, yet matches the year asked
                 with_context = context + "\n" + sent
                 coverage = self._coverage(sent, groups)
-                support = self._coverage(with_context, groups)
+                # A year the year check finds in the passage's scope is covered there (到2025年
+                # above a list of goals, a 2019 letter's 今年), as it is for the check itself.
+                # Not in English questions: their other terms are dictionary guesses, and one
+                # guess met (GDP → 生产, in an address) plus the letter's year is no evidence.
+                support = self._coverage(with_context + "\n" + " ".join(years), groups) \
+                    if not query.english else self._coverage(with_context, groups)
                 score = coverage + 0.3 * support + 0.15 / hit.rank
                 if query.numbers:
                     # A year counts where the year check finds it (到2025年 leading the list).
@@ -192,7 +198,9 @@ class Assembler:
         best, best_score = None, -1.0
         for s, e in clause_spans(text, lead.start, lead.end):
             clause = normalise(text[s:e])
-            if not _DIGIT.search(clause) or not self._states_what_is_asked(query, clause):
+            # A clause that only repeats the question's own numbers (“2023年”) states no fact.
+            if not set(_NUMBER.findall(clause)) - set(query.numbers) \
+                    or not self._states_what_is_asked(query, clause):
                 continue
             score = self._coverage(clause, groups) + sum(n in clause for n in query.numbers)
             if score > best_score:  # ties keep the earlier clause

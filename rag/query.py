@@ -133,6 +133,12 @@ def role_asked(tokens: list[str]) -> str:
 
 
 _PLACE_SUFFIX = "市省区县"
+# Kinds of area, not places, though they end like one: 高新区 is any high-tech zone, and a
+# passage about 綦江's zone need not write 高新 again.
+_AREA_KINDS = frozenset("""
+高新区 开发区 示范区 试验区 自贸区 保税区 核心区 承载区 功能区 集聚区 先行区 合作区 经济区 实验区 园区 新区
+城区 主城区 市区 郊区 景区 社区 辖区 片区 库区 山区 老区 牧区 矿区 校区 厂区 街区 城市 直辖市 自治县 自治区 区县
+""".split())
 
 
 def places_named(ws: list[str]) -> tuple[str, ...]:
@@ -140,7 +146,8 @@ def places_named(ws: list[str]) -> tuple[str, ...]:
     成都市 → 成都, 渝北区 → 渝北. (Where jieba cuts the suffix off, 永川 / 区, the word is not
     taken: on dev that form more often named a kind of area the passage calls otherwise.)"""
     return tuple(dict.fromkeys(w[:-1] for w in ws
-                               if len(w) in (3, 4) and w[-1] in _PLACE_SUFFIX and CJK.match(w)))
+                               if len(w) in (3, 4) and w[-1] in _PLACE_SUFFIX and CJK.match(w)
+                               and w not in _AREA_KINDS))
 
 
 def analyse(question: str) -> Query:

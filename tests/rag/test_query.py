@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from index.types import Document
+from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, quantity_focus
+from rag.query import CJK, analyse, quantity_focus, with_groups
+from rag.types import Hit
 
 
 def test_analyse_finds_years_numbers_doc_numbers_and_unit():
@@ -231,7 +232,38 @@ def test_a_name_written_in_pinyin_finds_the_corpus_word_it_spells():
     ("明月湖实验室的主任是谁？", "主任", ()),
     ("第0099号建议是哪位人大代表提出的？", "人大代表", ()),
     ("截至2019年,渝北区和成都市各有多少家企业？", "", ("渝北", "成都")),
+    ("2020年新增的市级高新区里,哪一个在2022年被支持创建国家高新区？", "", ()),  # a kind of area
 ])
 def test_the_role_and_places_a_question_names(question, role, places):
     q = analyse(question)
     assert (q.role, q.places) == (role, places)
+
+
+def _assemble(query, doc: Document, weights: dict[str, float]):
+    chunk = Chunk(id="c", doc_id=doc.id, text=doc.text, start=0, end=len(doc.text), meta={})
+    hit = Hit(chunk=chunk, score=1.0, rank=1, source="bm25")
+    return Assembler().assemble(query, [hit], {doc.id: doc}, weights, None, 0.0)
+
+
+def test_a_year_found_in_the_passages_scope_counts_as_covered():
+    # The report is dated 2021; its goals sentence names no year. Without the year the sentence
+    # covers 5.5 of the question's 13.5 (科技, 科技型, 企业, 突破); with it, 8.5.
+    doc = Document(id="d", text="实施成长工程,力争科技型企业突破30000家。", meta={"date": "2021-06-11"})
+    weights = {"2021": 3.0, "年": 1.0, "科技": 0.5, "科技型": 2.0, "企业": 1.0, "突破": 2.0,
+               "发展": 4.0}
+    text, answerable, _ = _assemble(analyse("2021年科技型企业的发展目标是突破多少家？"), doc, weights)
+    assert answerable and "30000家" in text
+    # An English question's year does not count: its other terms are dictionary guesses.
+    english = with_groups(analyse("What development target for 2021 did tech firms set?"),
+                          [("2021",), ("发展",), ("科技型",), ("突破",), ("企业",)])
+    assert not _assemble(english, doc, weights)[1]
+
+
+def test_a_clause_repeating_only_the_questions_year_is_not_cited_as_the_fact():
+    doc = Document(id="d", text="2023年,全市技术合同交易额同比增长54.3%,技术经纪人同比增长102%,"
+                                "全市孵化载体面积达到600万平方米。", meta={})
+    weights = {"2023": 3.0, "年": 1.0, "技术": 1.0, "合同": 2.0, "交易": 2.0, "交易额": 3.0,
+               "增长": 1.0}
+    _, answerable, citations = _assemble(analyse("2023年技术合同交易额增长了多少？"), doc, weights)
+    assert answerable and citations[0].quote != "2023年"
+    assert "54.3%" in citations[0].quote
