@@ -27,6 +27,9 @@ _DIGIT = re.compile(r"\d")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
 _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
+# A growth rate or change, not a level: 同比增长15.4%, 年均增长12.5%, 提高2个百分点, 增长3倍.
+_GROWTH = re.compile(r"(?:同比|年均|平均)?(?:增长|增幅|增速|提高|提升|上升|下降|减少|增加)(?:了|为|达)?"
+                     r"\s*\d+(?:\.\d+)?\s*(?:%|个百分点|倍)")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
@@ -212,9 +215,16 @@ class Assembler:
     def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
         """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
         checks = self.params.checks
+        asks_amount = query.asks_amount or (query.english and query.wants_quantity)
+        if not query.asks_change and (asks_amount or query.focus):
+            # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the
+            # question's own year (2023年) state the amount asked for.
+            sentence = _GROWTH.sub("", sentence)
+            for number in query.numbers:
+                sentence = sentence.replace(number, "")
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
-        if "unit" in checks and query.asks_amount and not _AMOUNT.search(sentence):
+        if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
             return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
             return False

@@ -41,6 +41,11 @@ _ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
 # English asks for an amount in so many words; Chinese 多少家 has its unit checked instead.
 _ASKS_AMOUNT = re.compile(r"\bhow (?:many|much)\b", re.I)
 _UNIT_WORD = re.compile(r"^(?:[亿万千百]?元|[万亿]?人次?|[家个项所名位次倍支条件座亩]|[万亿]|平方(?:公里|米)|公里|米|吨)$")
+# A question about a change or a share: then a growth rate (同比增长15.4%) may be its answer.
+_ASKS_CHANGE = re.compile(r"增长|增幅|增速|增加|提高|提升|上升|下降|减少|同比|比例|占比|比重|百分|%|倍|"
+                          r"\b(?:grow|grew|grown|growth|increase|increased|rise|rose|risen|decline|"
+                          r"declined|fall|fell|drop|dropped|share|percent|percentage|rate|ratio|"
+                          r"proportion|times)\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
                         re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
@@ -74,6 +79,7 @@ class Query:
     asks_year: bool = False  # 哪一年 / when: an answer sentence must hold a date
     asks_name: bool = False  # 叫什么 / 什么样的: the answer is likely a quoted coined term
     asks_amount: bool = False  # how many / how much: the answer states a number
+    asks_change: bool = False  # 增长了多少 / what share: a growth rate or share may answer
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
     # 主任 in 实验室的主任是谁: the person asked for is named by this role; a sentence without it
     # names no such person. "" if none.
@@ -177,6 +183,7 @@ def analyse(question: str) -> Query:
         asks_year=bool(_ASKS_YEAR.search(norm)),
         asks_name=bool(_ASKS_NAME.search(norm)),
         asks_amount=bool(_ASKS_AMOUNT.search(norm)),
+        asks_change=bool(_ASKS_CHANGE.search(norm)),
         role=role_asked(ws),
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),

@@ -267,3 +267,14 @@ def test_a_clause_repeating_only_the_questions_year_is_not_cited_as_the_fact():
     _, answerable, citations = _assemble(analyse("2023年技术合同交易额增长了多少？"), doc, weights)
     assert answerable and citations[0].quote != "2023年"
     assert "54.3%" in citations[0].quote
+
+
+def test_a_growth_rate_states_no_amount_unless_a_change_is_asked():
+    assembler, grew = Assembler(), "2023年,全市营业收入同比增长15.4%。"
+    assert not assembler._states_what_is_asked(analyse("2023年全市营业收入是多少？"), grew)
+    assert assembler._states_what_is_asked(analyse("2023年全市营业收入是多少？"),
+                                           "2023年,全市营业收入达到120亿元。")
+    assert assembler._states_what_is_asked(analyse("2023年全市营业收入增长了多少？"), grew)
+    english = analyse("What was the total operating revenue in 2023?")
+    assert not english.asks_change and not assembler._states_what_is_asked(english, grew)
+    assert assembler._states_what_is_asked(analyse("By what share did revenue grow in 2023?"), grew)
