@@ -252,15 +252,15 @@ class Assembler:
         return out
 
     def _names_missing(self, query: Query, hits: list[Hit], docs: dict[str, Document]) -> bool:
-        """True when the question names a year, document number or Latin name (PCT, in a Chinese
-        question) that no top passage's document mentions.
+        """True when the question names a year, document number, ordinal (第二期) or Latin name (PCT,
+        in a Chinese question) that no top passage's document mentions.
 
         The whole document counts, header included: a 2019 letter says 今年, not 2019年, and a
         plan states 到2025年 once, above the goals it dates.
         """
         names = query.latin_names
         named = set(query.years) | set(query.doc_numbers) | set(names)
-        if not named:
+        if not named and not query.ordinals:
             return False
         seen = "\n".join(self._normalised(docs[d]) + " " + _header_text(
             docs[d], ("title", "date", "published", "doc_number"))
@@ -270,7 +270,8 @@ class Assembler:
         years_missing = bool(query.years) and all(y not in seen for y in query.years)
         # A Latin name counts as a whole word: "ai" is in "email" and names nothing there.
         return years_missing or any(n not in seen for n in query.doc_numbers) \
-            or any(not re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", seen) for n in names)
+            or any(not re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", seen) for n in names) \
+            or any(not any(form in seen for form in forms) for forms in query.ordinals)
 
     def _normalised(self, doc: Document) -> str:
         """The document's normalised text, cached by content hash (a replaced document misses)."""

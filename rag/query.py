@@ -13,6 +13,10 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\.\d|\s*[万亿千百�
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN_NAME = re.compile(r"[a-z]{2,}")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
+# 第二期, 第8批, 第六次: an ordinal names one of a series; a text that never states it is
+# about another one (a fund's first tranche, not its second).
+_ORDINAL = re.compile(r"第([一二两三四五六七八九十\d]{1,3})([期批届次轮])")
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
 # Words that frame a question rather than name its topic ("according to the document, what does
 # it require…"); they would otherwise weigh as much as the facts asked about.
 FRAMING_WORDS = frozenset("""
@@ -87,6 +91,8 @@ class Query:
     # Latin names a mostly Chinese question asks about (pct, gdp): documents that never write
     # them do not answer. () in English questions.
     latin_names: tuple[str, ...] = ()
+    # Each ordinal the question names, in both spellings: (第二期, 第2期).
+    ordinals: tuple[tuple[str, ...], ...] = ()
 
 
 def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
@@ -156,6 +162,32 @@ def places_named(ws: list[str]) -> tuple[str, ...]:
                                and w not in _AREA_KINDS))
 
 
+def _numeral_value(text: str) -> int | None:
+    """十二 → 12, 二十 → 20, 8 → 8; None beyond 99 or if not a numeral."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.partition("十")
+    if "十" not in text:
+        return _DIGITS.get(text) if len(text) == 1 else None
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_DIGITS.get(tens, 0) if tens else 1) * 10 + (_DIGITS.get(ones, 0) if ones else 0)
+
+
+def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
+    """Each 第N期 / 第N批 / 第N次 of the text, with its other spelling (第二期 ↔ 第2期)."""
+    out = []
+    for m in _ORDINAL.finditer(text):
+        value = _numeral_value(m.group(1))
+        forms = {m.group(0)}
+        if value is not None and value < 100:
+            chinese = ("" if value < 20 else "一二三四五六七八九"[value // 10 - 1]) \
+                + ("十" if value >= 10 else "") + ("一二三四五六七八九"[value % 10 - 1] if value % 10 else "")
+            forms |= {f"第{value}{m.group(2)}", f"第{chinese}{m.group(2)}"}
+        out.append(tuple(sorted(forms)))
+    return tuple(dict.fromkeys(out))
+
+
 def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
@@ -187,6 +219,7 @@ def analyse(question: str) -> Query:
         role=role_asked(ws),
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
+        ordinals=ordinals_named(norm),
     )
 
 

@@ -7,7 +7,7 @@ from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, quantity_focus, with_groups
+from rag.query import CJK, analyse, ordinals_named, quantity_focus, with_groups
 from rag.types import Hit
 
 
@@ -278,3 +278,13 @@ def test_a_growth_rate_states_no_amount_unless_a_change_is_asked():
     english = analyse("What was the total operating revenue in 2023?")
     assert not english.asks_change and not assembler._states_what_is_asked(english, grew)
     assert assembler._states_what_is_asked(analyse("By what share did revenue grow in 2023?"), grew)
+
+
+@pytest.mark.parametrize("text, forms", [
+    ("母基金的第二期规模", (("第2期", "第二期"),)),
+    ("第8批国家农业科技园区", (("第8批", "第八批"),)),
+    ("第十二届和第21次", (("第12届", "第十二届"), ("第21次", "第二十一次"))),
+    ("首期10亿元", ()),  # 首期 is the first of any series, and 首次 is mostly "for the first time"
+])
+def test_ordinals_are_read_in_both_spellings(text, forms):
+    assert ordinals_named(text) == forms
