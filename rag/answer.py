@@ -33,7 +33,8 @@ _GROWTH = re.compile(r"(?:同比|年均|平均)?(?:增长|增幅|增速|提高|�
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
-# "unit" 多少家 needs a number with 家, how many / how much a number; "focus" 总投资是多少
+# "unit" 多少家 needs a number with 家, how many / how much a number beside a word asked
+# about, and neither is answered by a growth rate unless a change is asked; "focus" 总投资是多少
 # needs 投资 named, 主任是谁 needs 主任; "date" 哪一年 needs a date; "year" 2023年… needs 2023
 # in the sentence's passage, headings or document dates; "place" 成都市 or 渝北区 needs 成都 or
 # 渝北 there.
@@ -227,6 +228,11 @@ class Assembler:
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
             return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
+            return False
+        if "unit" in checks and query.english and asks_amount and not query.asks_change \
+                and not any(counts(sentence, t) for t in query.terms if len(t) > 1):
+            # How many brokers: a number must go with one of the words asked about (技术经纪人
+            # 1200名), not stand elsewhere in the sentence (孵化载体面积达到600万平方米).
             return False
         if "focus" in checks and query.role and query.role[-2:] not in sentence:
             return False  # 主任是谁: a sentence naming no 主任 names no such person
@@ -443,6 +449,14 @@ def states_measure(text: str, focus: str) -> bool:
     """
     head = re.escape(focus[-2:])
     return re.search(head + r"[^。；;,，]{0,6}?[\d一二两三四五六七八九十]", text) is not None
+
+
+def counts(text: str, term: str) -> bool:
+    """Whether a number stands next to the term, within its clause: 高新技术企业4222家,
+    844家科技企业."""
+    term, number = re.escape(term), "[\\d两二三四五六七八九十]"  # 一 mostly counts nothing (一定)
+    return re.search(rf"{term}[^。；;,，、]{{0,6}}?{number}|{number}[^。；;,，、]{{0,6}}?{term}",
+                     text) is not None
 
 
 def make_citation(n: int, doc: Document, start: int, end: int) -> Citation:

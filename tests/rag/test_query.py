@@ -176,7 +176,8 @@ def test_english_words_asking_for_a_quantity_are_whole_words(question, wants):
 
 
 def test_an_english_question_asking_how_much_needs_a_number():
-    query = analyse("How much is a Debian developer paid per year?")
+    query = with_groups(analyse("How much is a Debian developer paid per year?"),
+                        [("debian",), ("开发者",), ("付", "薪", "补助"), ("年",)])
     assert query.asks_amount and not analyse("Which laboratories were built?").asks_amount
     assembler = Assembler()
     assert not assembler._states_what_is_asked(query, "有经验的开发者会乐意付出一定的努力。")
@@ -288,3 +289,13 @@ def test_a_growth_rate_states_no_amount_unless_a_change_is_asked():
 ])
 def test_ordinals_are_read_in_both_spellings(text, forms):
     assert ordinals_named(text) == forms
+
+
+def test_an_english_count_needs_its_number_beside_a_word_asked_about():
+    assembler = Assembler()
+    query = with_groups(analyse("How many technology brokers did Chongqing have in 2023?"),
+                        [("技术经纪人",), ("重庆",), ("2023",)])
+    assert not assembler._states_what_is_asked(
+        query, "2023年,全市技术经纪人同比增长102%,全市孵化载体面积达到600万平方米。")
+    assert assembler._states_what_is_asked(query, "2023年,全市登记技术经纪人1200名。")
+    assert assembler._states_what_is_asked(query, "全市有1200名技术经纪人。")
