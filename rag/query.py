@@ -41,6 +41,15 @@ _GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数
 # in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
 _ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
                         r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
+# Units an English question names ("in square kilometres", "how many yuan"): the Chinese unit
+# the answer must carry, as 多少平方公里 would ask.
+_ENGLISH_UNITS = (
+    (re.compile(r"\bsquare kilomet(?:re|er)s?\b|\bkm2\b|\bsq\.? ?km\b", re.I), "平方公里"),
+    (re.compile(r"\bsquare met(?:re|er)s?\b|\bm2\b|\bsq\.? ?m\b", re.I), "平方米"),
+    (re.compile(r"\bhectares?\b", re.I), "公顷"),
+    (re.compile(r"\b(?:yuan|rmb)\b", re.I), "元"),
+    (re.compile(r"\b(?:tonnes?|tons?)\b", re.I), "吨"),
+)
 _ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
 # English asks for an amount in so many words; Chinese 多少家 has its unit checked instead.
 _ASKS_AMOUNT = re.compile(r"\bhow (?:many|much)\b", re.I)
@@ -188,6 +197,11 @@ def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(out))
 
 
+def english_unit(text: str) -> str:
+    """The Chinese unit an English question asks its amount in ("in yuan" → 元), or ""."""
+    return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)), "")
+
+
 def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
@@ -209,7 +223,7 @@ def analyse(question: str) -> Query:
         numbers=tuple(dict.fromkeys(_NUMBER.findall(norm))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
-        unit=unit.group(1) if (unit := _UNIT.search(norm)) else "",
+        unit=unit.group(1) if (unit := _UNIT.search(norm)) else english_unit(norm) if english else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),
         asks_year=bool(_ASKS_YEAR.search(norm)),

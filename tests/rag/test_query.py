@@ -299,3 +299,15 @@ def test_an_english_count_needs_its_number_beside_a_word_asked_about():
         query, "2023年,全市技术经纪人同比增长102%,全市孵化载体面积达到600万平方米。")
     assert assembler._states_what_is_asked(query, "2023年,全市登记技术经纪人1200名。")
     assert assembler._states_what_is_asked(query, "全市有1200名技术经纪人。")
+
+
+@pytest.mark.parametrize("question, unit", [
+    ("What is the planned area, in square kilometres, of the eco-city?", "平方公里"),
+    ("How large is the incubation space in square meters?", "平方米"),
+    ("What was the R&D spending in yuan?", "元"),
+    ("How many firms were founded?", ""),
+])
+def test_a_unit_named_in_english_is_the_unit_the_answer_needs(question, unit):
+    assert analyse(question).unit == unit
+    if unit == "平方公里":
+        assert not Assembler()._states_what_is_asked(analyse(question), "孵化载体面积达到600万平方米。")
