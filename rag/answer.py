@@ -206,7 +206,11 @@ class Assembler:
             if not set(_NUMBER.findall(clause)) - set(query.numbers) \
                     or not self._states_what_is_asked(query, clause):
                 continue
-            score = self._coverage(clause, groups) + sum(n in clause for n in query.numbers)
+            # The question's own year dates the clause, it is not the fact: not counted here.
+            score = self._coverage(clause, groups) + sum(n in clause for n in query.numbers
+                                                         if n not in query.years)
+            if query.counted and all(w in clause for w in query.counted):
+                score += 1.0  # 建立试验示范基地90个 answers 多少个试验示范基地, not 示范项目143项
             if score > best_score:  # ties keep the earlier clause
                 best, best_score = (s, e), score
         if best is None or best[1] - best[0] > FACT_MAX_SHARE * (lead.end - lead.start):

@@ -100,6 +100,8 @@ class Query:
     # Latin names a mostly Chinese question asks about (pct, gdp): documents that never write
     # them do not answer. () in English questions.
     latin_names: tuple[str, ...] = ()
+    # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
+    counted: tuple[str, ...] = ()
     # Each ordinal the question names, in both spellings: (第二期, 第2期).
     ordinals: tuple[tuple[str, ...], ...] = ()
 
@@ -128,6 +130,21 @@ def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
             head = tokens[j - 1] + head
         return head
     return ""
+
+
+def counted_noun(ws: list[str]) -> tuple[str, ...]:
+    """The words of what a count asks for, after its question word and classifier: 试验, 示范,
+    基地 in 建了多少个试验示范基地. () if the question names nothing there."""
+    for i, w in enumerate(ws[:-2]):
+        if _ASKS_QUANTITY.match(w) and (_UNIT_WORD.match(ws[i + 1]) or w[-1] in COUNTERS):
+            start = i + 1 if w[-1] in COUNTERS and len(w) > 1 else i + 2
+            run = []
+            for word in ws[start:]:
+                if not CJK.match(word) or word in STOPWORDS or word in _COPULAS:
+                    break
+                run.append(word)
+            return tuple(run)
+    return ()
 
 
 def asking_words(ws: list[str]) -> set[str]:
@@ -234,6 +251,7 @@ def analyse(question: str) -> Query:
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
         ordinals=ordinals_named(norm),
+        counted=counted_noun(ws) if not english else (),
     )
 
 

@@ -7,7 +7,7 @@ from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, ordinals_named, quantity_focus, with_groups
+from rag.query import CJK, analyse, counted_noun, ordinals_named, quantity_focus, with_groups
 from rag.types import Hit
 
 
@@ -311,3 +311,13 @@ def test_a_unit_named_in_english_is_the_unit_the_answer_needs(question, unit):
     assert analyse(question).unit == unit
     if unit == "平方公里":
         assert not Assembler()._states_what_is_asked(analyse(question), "孵化载体面积达到600万平方米。")
+
+
+@pytest.mark.parametrize("question, counted", [
+    ("2018年建了多少个试验示范基地？", ("试验", "示范", "基地")),
+    ("重庆有多少家高新技术企业？", ("高新技术", "企业")),
+    ("川渝国家级高新区有多少家？", ()),  # the thing counted comes first: nothing after the count
+])
+def test_the_words_a_count_asks_for(question, counted):
+    from index.lexical import words
+    assert counted_noun(words(question)) == counted

@@ -90,6 +90,13 @@ def test_a_near_miss_is_refused_where_its_twin_is_answered(service, refused, ans
     assert answer.answerable and fact in answer.text
 
 
+def test_the_clause_counting_what_is_asked_leads(service):
+    # The sentence counts projects (143项) and bases (90个); the question counts bases. Its year
+    # is in the projects' clause, and does not make that clause the fact.
+    answer = service.ask("2018年实施涉农技术创新与应用示范项目,建立了多少个试验示范基地？")
+    assert answer.answerable and answer.citations[0].quote == "建立试验示范基地90个"
+
+
 def test_a_question_comparing_years_cites_a_sentence_for_each(service):
     answer = service.ask("重庆累计培育的高新技术企业,2019年一季度末和2020年分别是多少家？")
     assert answer.answerable
