@@ -211,6 +211,8 @@ class Assembler:
                                                          if n not in query.years)
             if query.counted and all(w in clause for w in query.counted):
                 score += 1.0  # 建立试验示范基地90个 answers 多少个试验示范基地, not 示范项目143项
+            if query.modifier and counts(clause, query.modifier):
+                score += 1.0  # 首期10亿元 answers 首期规模是多少, not 总规模50亿元
             if score > best_score:  # ties keep the earlier clause
                 best, best_score = (s, e), score
         if best is None or best[1] - best[0] > FACT_MAX_SHARE * (lead.end - lead.start):

@@ -100,6 +100,8 @@ class Query:
     # Latin names a mostly Chinese question asks about (pct, gdp): documents that never write
     # them do not answer. () in English questions.
     latin_names: tuple[str, ...] = ()
+    # 首期 in 首期规模是多少: the clause giving it a number (首期10亿元) leads. "" if none.
+    modifier: str = ""
     # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
     counted: tuple[str, ...] = ()
     # Each ordinal the question names, in both spellings: (第二期, 第2期).
@@ -114,6 +116,27 @@ def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
     `words`, when the caller has them already.
     """
     tokens = words(question) if tokens is None else tokens
+    j = _measured(tokens)
+    if j < 0 or tokens[j] in _GENERIC_HEADS:
+        return ""
+    head = tokens[j]
+    if len(head) == 1 and j > 0 and CJK.search(tokens[j - 1]):
+        head = tokens[j - 1] + head
+    return head
+
+
+def measure_modifier(tokens: list[str]) -> str:
+    """The word before a generic head in "X是多少": 首期 in 首期规模是多少, 支持 in 支持金额是多少.
+    Not a check (规模 alone is stated by any 亿元), but it tells which clause states the fact."""
+    j = _measured(tokens)
+    if j < 1 or tokens[j] not in _GENERIC_HEADS:
+        return ""
+    word = tokens[j - 1]
+    return word if CJK.match(word) and word not in STOPWORDS and word not in FRAMING_WORDS else ""
+
+
+def _measured(tokens: list[str]) -> int:
+    """Index of the word X in a question ending "X是多少" (perhaps with a unit), or -1."""
     for i, tok in enumerate(tokens):
         rest = tokens[i + 1:]
         if not _ASKS_QUANTITY.match(tok) or len(rest) > 1 or (rest and not _UNIT_WORD.match(rest[0])):
@@ -123,13 +146,10 @@ def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
             j -= 1
         linked = any(t in _COPULAS for t in tokens[j + 1:i])
         if j < 0 or not linked or not CJK.search(tokens[j]) or tokens[j] in FRAMING_WORDS \
-                or tokens[j] in STOPWORDS or tokens[j] in _GENERIC_HEADS:
-            return ""
-        head = tokens[j]
-        if len(head) == 1 and j > 0 and CJK.search(tokens[j - 1]):
-            head = tokens[j - 1] + head
-        return head
-    return ""
+                or tokens[j] in STOPWORDS:
+            return -1
+        return j
+    return -1
 
 
 def counted_noun(ws: list[str]) -> tuple[str, ...]:
@@ -252,6 +272,7 @@ def analyse(question: str) -> Query:
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
+        modifier=measure_modifier(ws) if not english else "",
     )
 
 

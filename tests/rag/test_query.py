@@ -7,7 +7,8 @@ from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, counted_noun, ordinals_named, quantity_focus, with_groups
+from rag.query import CJK, analyse, counted_noun, measure_modifier, ordinals_named, quantity_focus, \
+    with_groups
 from rag.types import Hit
 
 
@@ -321,3 +322,10 @@ def test_a_unit_named_in_english_is_the_unit_the_answer_needs(question, unit):
 def test_the_words_a_count_asks_for(question, counted):
     from index.lexical import words
     assert counted_noun(words(question)) == counted
+
+
+def test_the_word_before_a_generic_measure():
+    from index.lexical import words
+    assert measure_modifier(words("科创母基金的首期规模是多少？")) == "首期"
+    assert measure_modifier(words("超瞬态实验装置的总投资是多少？")) == ""  # 投资 is a focus
+    assert quantity_focus("超瞬态实验装置的总投资是多少？") == "投资"

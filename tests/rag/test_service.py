@@ -97,6 +97,12 @@ def test_the_clause_counting_what_is_asked_leads(service):
     assert answer.answerable and answer.citations[0].quote == "建立试验示范基地90个"
 
 
+def test_the_clause_giving_the_asked_part_its_number_leads(service):
+    # 首期规模: the fund's first tranche (首期10亿元), not its total (总规模50亿元), is the fact.
+    answer = service.ask("川渝科创母基金的首期规模是多少亿元？")
+    assert answer.answerable and answer.citations[0].quote.startswith("首期10亿元")
+
+
 def test_a_question_comparing_years_cites_a_sentence_for_each(service):
     answer = service.ask("重庆累计培育的高新技术企业,2019年一季度末和2020年分别是多少家？")
     assert answer.answerable
