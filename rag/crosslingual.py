@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from index.lexical import tokenize
+from rag.query import chinese_amounts
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&'-]*")
 _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
@@ -253,4 +254,5 @@ def expand_english(question: str, known: set[str] | dict[str, int],
             # counts it as missing evidence instead of it silently vanishing from the question.
             groups.append(tuple(sorted(set(found)))[:3])
     groups += [(t,) for t in tokenize(question) if (not t.isascii() or t.isdigit()) and t in known]
+    groups += [(n,) for n in chinese_amounts(question) if n in known]  # 20 million → 2000(万)
     return list(dict.fromkeys(groups))

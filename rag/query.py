@@ -234,6 +234,22 @@ def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(out))
 
 
+_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion)\b", re.I)
+_WAN = {"thousand": 0.1, "million": 100, "billion": 100_000}  # in 万
+
+
+def chinese_amounts(text: str) -> tuple[str, ...]:
+    """The numbers an English amount is written with in Chinese: 20 million → 2000 (万),
+    1.5 billion → 15 (亿), 178 million → 17800 (万) and 1.78 (亿)."""
+    out = []
+    for m in _MAGNITUDE.finditer(text):
+        wan = float(m.group(1)) * _WAN[m.group(2).lower()]
+        for value in (wan, wan / 10_000):  # in 万, and in 亿
+            if value >= 1 and round(value, 2) == round(value, 6):
+                out.append(f"{value:.2f}".rstrip("0").rstrip("."))
+    return tuple(dict.fromkeys(out))
+
+
 def english_unit(text: str) -> str:
     """The Chinese unit an English question asks its amount in ("in yuan" → 元), or ""."""
     return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)), "")
@@ -257,7 +273,8 @@ def analyse(question: str) -> Query:
         tokens=tokens,
         groups=tuple((t,) for t in terms),
         years=tuple(dict.fromkeys(_YEAR.findall(norm))),
-        numbers=tuple(dict.fromkeys(_NUMBER.findall(norm))),
+        numbers=tuple(dict.fromkeys(_NUMBER.findall(norm)
+                                    + (list(chinese_amounts(norm)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := _UNIT.search(norm)) else english_unit(norm) if english else "",

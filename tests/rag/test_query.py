@@ -7,7 +7,7 @@ from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, counted_noun, measure_modifier, ordinals_named, quantity_focus, \
+from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, ordinals_named, quantity_focus, \
     with_groups
 from rag.types import Hit
 
@@ -329,3 +329,11 @@ def test_the_word_before_a_generic_measure():
     assert measure_modifier(words("科创母基金的首期规模是多少？")) == "首期"
     assert measure_modifier(words("超瞬态实验装置的总投资是多少？")) == ""  # 投资 is a focus
     assert quantity_focus("超瞬态实验装置的总投资是多少？") == "投资"
+
+
+def test_english_amounts_are_read_in_the_chinese_units_the_documents_use():
+    assert chinese_amounts("with their 20 million yuan") == ("2000",)  # 2000万元
+    assert chinese_amounts("a 1.5 billion yuan fund") == ("150000", "15")  # 15亿元
+    assert chinese_amounts("178 million yuan") == ("17800", "1.78")  # 1.78亿元
+    assert "2000" in analyse("What did the 20 million yuan fund?").numbers
+    assert ("2000",) in expand_english("What did the 20 million yuan fund?", {"2000": 0})
