@@ -149,6 +149,12 @@ class Assembler:
             year_scope = normalise(doc.text[section_start(doc, chunk):chunk.end]) + "\n" \
                 + context + "\n" + dated
             years = tuple(y for y in query.years if y in year_scope)
+            # A document the question names by its number (第0426号) is where the answer lies: a
+            # sentence of another letter answers for that letter, not this one. (Of two numbers
+            # named, as in a comparison, either will do.)
+            other_document = bool(query.doc_numbers) and not any(
+                n in self._normalised(doc) or n in _header_text(doc, ("title", "doc_number"))
+                for n in query.doc_numbers)
             # A city or province the question names must be what the passage is about.
             elsewhere = "place" in self.params.checks and any(
                 p not in year_scope for p in query.places)
@@ -179,7 +185,7 @@ class Assembler:
                 bonus = self.params.name_bonus if quotes_name else 0.0
                 if query.years and not any(y in with_context or y in dated for y in query.years):
                     score -= 0.5  # the question's year is neither in the sentence nor its document
-                if elsewhere:
+                if elsewhere or other_document:
                     support = 0.0  # 成都市 asked, a passage about Chongqing found
                 if "year" in self.params.checks and query.years and not years:
                     support = 0.0  # about another year: 2023年 asked, 十三五期间 stated

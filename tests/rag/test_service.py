@@ -78,6 +78,9 @@ def test_near_miss_questions_are_refused(service, question):
     ("2020年重庆的GDP是多少亿元？", "2020年重庆的ESI前1%学科有多少个？", "42个"),
     # 主任是谁 wants a person in that role; 哪位政协委员 is answered by 易小光委员.
     ("金凤实验室的主任是谁？", "第0426号提案是哪位政协委员提出的？", "易小光"),
+    # A letter named by its number answers from itself: the 0426 reply was signed by "局主要
+    # 领导", and the 0099 reply's 许洪斌局长 is not its signer.
+    ("第0426号提案的复函由哪位局长审签？", "第0099号建议的复函由哪位局长审签？", "许洪斌"),
     # An ordinal the documents never state is another one (a ninth batch), in either spelling.
     ("重庆哪些区县获批第9批国家农业科技园区？", "重庆哪些区县获批第8批国家农业科技园区？", "酉阳"),
     # A growth rate is no level: the revenue's growth is given, the revenue is not.
