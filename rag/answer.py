@@ -447,9 +447,10 @@ _ANY_COUNTER = "[个项家所支条件座名位]"
 
 
 def has_quantity(text: str, unit: str) -> bool:
-    """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家 or 六个."""
+    """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家, 六个 or 1000余人次
+    (余 and 多 round a number: 1.5万余个, 160多项)."""
     unit_re = _ANY_COUNTER if unit == "个" else re.escape(unit)
-    return re.search(r"(?:\d[\d.,]*\s*|[一二两三四五六七八九十])[十百千万亿]*" + unit_re,
+    return re.search(r"(?:\d[\d.,]*\s*|[一二两三四五六七八九十])[十百千万亿]*[余多]?" + unit_re,
                      text) is not None
 
 

@@ -52,6 +52,7 @@ def test_has_quantity_needs_the_unit():
     assert has_quantity("高新技术企业4222家", "家")
     assert has_quantity("科技型企业4.5万家", "家")
     assert not has_quantity("研发投入强度2.1%", "家")
+    assert has_quantity("提供咨询服务1000余人次", "人次") and has_quantity("160多项", "项")
 
 
 def test_has_quantity_reads_chinese_numerals_and_takes_any_counter_for_ge():
