@@ -444,12 +444,15 @@ def quotes_new_term(sentence: str, question: str) -> bool:
 
 # 个 is the general classifier: 多少个课题 is answered by 57项.
 _ANY_COUNTER = "[个项家所支条件座名位]"
+_COUNTERS = frozenset("项家所支条件座名位")
 
 
 def has_quantity(text: str, unit: str) -> bool:
     """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家, 六个 or 1000余人次
     (余 and 多 round a number: 1.5万余个, 160多项)."""
-    unit_re = _ANY_COUNTER if unit == "个" else re.escape(unit)
+    # 个 is the general classifier either way: 多少个课题 is answered by 57项, 多少支队伍 by 1.5万余个.
+    unit_re = _ANY_COUNTER if unit == "个" else f"(?:{re.escape(unit)}|个)" if unit in _COUNTERS \
+        else re.escape(unit)
     return re.search(r"(?:\d[\d.,]*\s*|[一二两三四五六七八九十])[十百千万亿]*[余多]?" + unit_re,
                      text) is not None
 

@@ -53,6 +53,8 @@ def test_has_quantity_needs_the_unit():
     assert has_quantity("科技型企业4.5万家", "家")
     assert not has_quantity("研发投入强度2.1%", "家")
     assert has_quantity("提供咨询服务1000余人次", "人次") and has_quantity("160多项", "项")
+    assert has_quantity("集聚创业团队1.5万余个", "支")  # 个 answers any count
+    assert not has_quantity("营业收入120亿元", "支")
 
 
 def test_has_quantity_reads_chinese_numerals_and_takes_any_counter_for_ge():
