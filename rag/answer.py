@@ -246,6 +246,8 @@ class Assembler:
             # How many brokers: a number must go with one of the words asked about (技术经纪人
             # 1200名), not stand elsewhere in the sentence (孵化载体面积达到600万平方米).
             return False
+        if "focus" in checks and query.part and not all(w in sentence for w in query.part):
+            return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
         if "focus" in checks and query.role and query.role[-2:] not in sentence:
             return False  # 主任是谁: a sentence naming no 主任 names no such person
         if "date" in checks and query.asks_year and not _DATE.search(sentence):

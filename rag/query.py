@@ -102,6 +102,8 @@ class Query:
     latin_names: tuple[str, ...] = ()
     # 首期 in 首期规模是多少: the clause giving it a number (首期10亿元) leads. "" if none.
     modifier: str = ""
+    # The part of a stated whole a count asks about (重庆 in 重庆方面出了多少): the answer names it.
+    part: tuple[str, ...] = ()
     # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
     counted: tuple[str, ...] = ()
     # Each ordinal the question names, in both spellings: (第二期, 第2期).
@@ -164,6 +166,29 @@ def counted_noun(ws: list[str]) -> tuple[str, ...]:
                     break
                 run.append(word)
             return tuple(run)
+    return ()
+
+
+def part_asked(ws: list[str]) -> tuple[str, ...]:
+    """The part of a whole a count asks about: 重庆 in …2000万元资金中,重庆方面出了多少, 众创空间 in
+    14家孵化平台中,有多少家是众创空间. A sentence stating only the whole does not name it."""
+    asks = [i for i, w in enumerate(ws) if _ASKS_QUANTITY.match(w)]
+    if not asks:
+        return ()
+    for i, w in enumerate(ws[1:], start=1):
+        if w == "方面" and i < asks[-1] and CJK.match(ws[i - 1]) and ws[i - 1] not in STOPWORDS:
+            return (ws[i - 1],)  # 重庆方面…多少
+    for i in asks:  # 多少家是众创空间
+        rest = ws[i + 1:]
+        if rest and rest[0] in COUNTERS:
+            rest = rest[1:]
+        if rest and rest[0] == "是":
+            part = []
+            for word in rest[1:]:
+                if not CJK.match(word) or word in STOPWORDS:
+                    break
+                part.append(word)
+            return tuple(part)
     return ()
 
 
@@ -277,7 +302,8 @@ def analyse(question: str) -> Query:
                                     + (list(chinese_amounts(norm)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
-        unit=unit.group(1) if (unit := _UNIT.search(norm)) else english_unit(norm) if english else "",
+        unit=unit.group(1) if (unit := _UNIT.search(norm))
+        else english_unit(norm) if english else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),
         asks_year=bool(_ASKS_YEAR.search(norm)),
@@ -289,6 +315,7 @@ def analyse(question: str) -> Query:
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
+        part=part_asked(ws) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
     )
 

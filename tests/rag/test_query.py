@@ -7,8 +7,8 @@ from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, ordinals_named, quantity_focus, \
-    with_groups
+from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
+    ordinals_named, part_asked, quantity_focus, with_groups
 from rag.types import Hit
 
 
@@ -340,3 +340,14 @@ def test_english_amounts_are_read_in_the_chinese_units_the_documents_use():
     assert chinese_amounts("178 million yuan") == ("17800", "1.78")  # 1.78亿元
     assert "2000" in analyse("What did the 20 million yuan fund?").numbers
     assert ("2000",) in expand_english("What did the 20 million yuan fund?", {"2000": 0})
+
+
+@pytest.mark.parametrize("question, part", [
+    ("川渝共同出资的2000万元研发资金中,重庆方面具体出了多少？", ("重庆",)),
+    ("新增的14家国家级孵化平台中,有多少家是众创空间？", ("众创", "空间")),
+    ("评价成果转化方面的人才时,以什么为主要依据？", ()),  # 方面 there asks no count
+    ("重庆有多少家高新技术企业？", ()),
+])
+def test_the_part_of_a_whole_a_count_asks_about(question, part):
+    from index.lexical import words
+    assert part_asked(words(question)) == part

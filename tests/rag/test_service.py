@@ -81,6 +81,8 @@ def test_near_miss_questions_are_refused(service, question):
     # A letter named by its number answers from itself: the 0426 reply was signed by "局主要
     # 领导", and the 0099 reply's 许洪斌局长 is not its signer.
     ("第0426号提案的复函由哪位局长审签？", "第0099号建议的复函由哪位局长审签？", "许洪斌"),
+    # A part of a stated whole must be named: the platforms are counted, their 众创空间 are not.
+    ("2020年新增的国家级孵化平台中,有多少家是众创空间？", "2020年新增的国家级孵化平台有多少家？", "14家"),
     # An ordinal the documents never state is another one (a ninth batch), in either spelling.
     ("重庆哪些区县获批第9批国家农业科技园区？", "重庆哪些区县获批第8批国家农业科技园区？", "酉阳"),
     # A growth rate is no level: the revenue's growth is given, the revenue is not.
