@@ -233,8 +233,8 @@ class Assembler:
             # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the
             # question's own year (2023年) state the amount asked for.
             sentence = _GROWTH.sub("", sentence)
-            for number in query.numbers:
-                sentence = sentence.replace(number, "")
+            for number in query.numbers:  # whole numbers only: 20 is not taken out of 2023
+                sentence = re.sub(rf"(?<![\d.]){re.escape(number)}(?![\d.])", "", sentence)
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):

@@ -41,15 +41,17 @@ _GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数
 # in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
 _ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
                         r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
-# Units an English question names ("in square kilometres", "how many yuan"): the Chinese unit
-# the answer must carry, as 多少平方公里 would ask.
-_ENGLISH_UNITS = (
-    (re.compile(r"\bsquare kilomet(?:re|er)s?\b|\bkm2\b|\bsq\.? ?km\b", re.I), "平方公里"),
-    (re.compile(r"\bsquare met(?:re|er)s?\b|\bm2\b|\bsq\.? ?m\b", re.I), "平方米"),
-    (re.compile(r"\bhectares?\b", re.I), "公顷"),
-    (re.compile(r"\b(?:yuan|rmb)\b", re.I), "元"),
-    (re.compile(r"\b(?:tonnes?|tons?)\b", re.I), "吨"),
-)
+# Units an English question asks its amount in ("in square kilometres", "how many yuan"): the
+# Chinese unit the answer must carry, as 多少平方公里 would ask. Only after "in" or "how many":
+# "with their 20 million yuan" names an amount the question gives, not the one it asks.
+_ENGLISH_UNITS = tuple((re.compile(r"\b(?:in|how many)\s+(?:" + words_ + r")\b", re.I), unit)
+                       for words_, unit in (
+    (r"square kilomet(?:re|er)s?|km2|sq\.? ?km", "平方公里"),
+    (r"square met(?:re|er)s?|m2|sq\.? ?m", "平方米"),
+    (r"hectares?", "公顷"),
+    (r"yuan|rmb", "元"),
+    (r"tonnes?|tons?", "吨"),
+))
 _ASKS_QUANTITY = re.compile(r"^(?:多少|几)")
 # English asks for an amount in so many words; Chinese 多少家 has its unit checked instead.
 _ASKS_AMOUNT = re.compile(r"\bhow (?:many|much)\b", re.I)

@@ -310,6 +310,7 @@ def test_an_english_count_needs_its_number_beside_a_word_asked_about():
     ("How large is the incubation space in square meters?", "平方米"),
     ("What was the R&D spending in yuan?", "元"),
     ("How many firms were founded?", ""),
+    ("How many projects did their 20 million yuan fund?", ""),  # an amount given, not asked
 ])
 def test_a_unit_named_in_english_is_the_unit_the_answer_needs(question, unit):
     assert analyse(question).unit == unit
@@ -351,3 +352,12 @@ def test_english_amounts_are_read_in_the_chinese_units_the_documents_use():
 def test_the_part_of_a_whole_a_count_asks_about(question, part):
     from index.lexical import words
     assert part_asked(words(question)) == part
+
+
+def test_the_questions_own_numbers_are_set_aside_whole():
+    assembler = Assembler()
+    query = with_groups(analyse("How many projects were funded with the 20 million yuan?"),
+                        [("项目",), ("2000",), ("20",)])
+    assert assembler._states_what_is_asked(query, "共同出资2000万元,联合实施重点研发项目15个。")
+    assert not assembler._states_what_is_asked(query, "共同出资2000万元,联合实施重点研发项目。")
+    assert assembler._states_what_is_asked(query, "实施项目2020个。")  # 20 is not cut out of 2020
