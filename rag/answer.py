@@ -19,7 +19,7 @@ import numpy as np
 from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.query import CJK, Query
+from rag.query import CJK, Query, regions_in
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
@@ -37,7 +37,8 @@ _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # about, and neither is answered by a growth rate unless a change is asked; "focus" 总投资是多少
 # needs 投资 named, 主任是谁 needs 主任; "date" 哪一年 needs a date; "year" 2023年… needs 2023
 # in the sentence's passage, headings or document dates; "place" 成都市 or 渝北区 needs 成都 or
-# 渝北 there.
+# 渝北 there, and a sentence comparing other provinces (上海的44个、四川的14个) does not answer
+# for the one asked (湖北).
 ANSWER_CHECKS = ("unit", "focus", "date", "year", "place")
 MAX_SENTENCES = 2
 # Fact first: when a quantity or date is asked and the lead sentence is long, the clause that
@@ -185,7 +186,10 @@ class Assembler:
                 bonus = self.params.name_bonus if quotes_name else 0.0
                 if query.years and not any(y in with_context or y in dated for y in query.years):
                     score -= 0.5  # the question's year is neither in the sentence nor its document
-                if elsewhere or other_document:
+                # 湖北 asked, 上海 / 四川 / 陕西 compared: the sentence is about other regions.
+                other_regions = "place" in self.params.checks and bool(query.regions) and bool(
+                    regions_in(sent)) and not any(r in with_context for r in query.regions)
+                if elsewhere or other_document or other_regions:
                     support = 0.0  # 成都市 asked, a passage about Chongqing found
                 if "year" in self.params.checks and query.years and not years:
                     support = 0.0  # about another year: 2023年 asked, 十三五期间 stated

@@ -106,6 +106,8 @@ class Query:
     modifier: str = ""
     # The part of a stated whole a count asks about (重庆 in 重庆方面出了多少): the answer names it.
     part: tuple[str, ...] = ()
+    # Provinces and large cities a Chinese question names (湖北; 重庆 is the documents' own).
+    regions: tuple[str, ...] = ()
     # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
     counted: tuple[str, ...] = ()
     # Each ordinal the question names, in both spellings: (第二期, 第2期).
@@ -277,6 +279,22 @@ def chinese_amounts(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+# China's provinces and largest cities, by the names questions and documents use. A sentence
+# comparing some of them (上海的44个、四川的14个) does not answer for another (湖北). 重庆 is left
+# out: the documents are Chongqing's own, and call it 全市 as often as 重庆.
+REGIONS = frozenset("""
+北京 天津 上海 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南
+陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 石家庄 太原 沈阳 长春 哈尔滨 南京 杭州 合肥 福州 南昌 济南
+郑州 武汉 长沙 广州 海口 成都 贵阳 昆明 西安 兰州 西宁 呼和浩特 南宁 拉萨 银川 乌鲁木齐 深圳 苏州 青岛 大连 宁波 厦门
+""".split())
+_REGION = re.compile("|".join(sorted(REGIONS, key=len, reverse=True)))
+
+
+def regions_in(text: str) -> set[str]:
+    """The provinces and large cities a text names."""
+    return set(_REGION.findall(text))
+
+
 def english_unit(text: str) -> str:
     """The Chinese unit an English question asks its amount in ("in yuan" → 元), or ""."""
     return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)), "")
@@ -318,6 +336,7 @@ def analyse(question: str) -> Query:
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
         part=part_asked(ws) if not english else (),
+        regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
     )
 

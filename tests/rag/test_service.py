@@ -83,6 +83,9 @@ def test_near_miss_questions_are_refused(service, question):
     ("第0426号提案的复函由哪位局长审签？", "第0099号建议的复函由哪位局长审签？", "许洪斌"),
     # A part of a stated whole must be named: the platforms are counted, their 众创空间 are not.
     ("2020年新增的国家级孵化平台中,有多少家是众创空间？", "2020年新增的国家级孵化平台有多少家？", "14家"),
+    # A sentence comparing other provinces (上海, 四川, 陕西) does not answer for 湖北.
+    ("2020年工作报告里,湖北的国家重点实验室有多少个？", "2020年工作报告里,四川的国家重点实验室有多少个？",
+     "四川的14个"),
     # An ordinal the documents never state is another one (a ninth batch), in either spelling.
     ("重庆哪些区县获批第9批国家农业科技园区？", "重庆哪些区县获批第8批国家农业科技园区？", "酉阳"),
     # A growth rate is no level: the revenue's growth is given, the revenue is not.
