@@ -252,6 +252,9 @@ class Assembler:
             return False
         if "focus" in checks and query.part and not all(w in sentence for w in query.part):
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
+        if "focus" in checks and query.parties and not re.search("各|分别", sentence) \
+                and not all(p in sentence for p in query.parties):
+            return False  # 重庆和四川各出资多少: the fund's total names neither share
         if "focus" in checks and query.role and query.role[-2:] not in sentence:
             return False  # 主任是谁: a sentence naming no 主任 names no such person
         if "date" in checks and query.asks_year and not _DATE.search(sentence):

@@ -106,6 +106,8 @@ class Query:
     modifier: str = ""
     # The part of a stated whole a count asks about (重庆 in 重庆方面出了多少): the answer names it.
     part: tuple[str, ...] = ()
+    # 重庆, 四川 in 重庆和四川各出资多少: an answer gives each its amount, or says 各 itself.
+    parties: tuple[str, ...] = ()
     # Provinces and large cities a Chinese question names (湖北; 重庆 is the documents' own).
     regions: tuple[str, ...] = ()
     # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
@@ -193,6 +195,22 @@ def part_asked(ws: list[str]) -> tuple[str, ...]:
                     break
                 part.append(word)
             return tuple(part)
+    return ()
+
+
+def parties_asked(ws: list[str]) -> tuple[str, ...]:
+    """The parties of "X和Y各出资多少": each is asked its own amount. () if the question asks no
+    such thing."""
+    for i, w in enumerate(ws):
+        if w != "各" or not any(_ASKS_QUANTITY.match(t) for t in ws[i + 1:i + 4]):
+            continue
+        parties, j = [], i - 1
+        while j >= 0 and CJK.match(ws[j]) and ws[j] not in STOPWORDS:
+            parties.append(ws[j])
+            if j == 0 or ws[j - 1] not in ("和", "与", "、", "及"):
+                break
+            j -= 2
+        return tuple(reversed(parties)) if len(parties) > 1 else ()
     return ()
 
 
@@ -336,6 +354,7 @@ def analyse(question: str) -> Query:
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
         part=part_asked(ws) if not english else (),
+        parties=parties_asked(ws) if not english else (),
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
     )

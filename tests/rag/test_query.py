@@ -8,7 +8,7 @@ from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quot
     states_measure
 from rag.crosslingual import expand_english
 from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
-    ordinals_named, part_asked, quantity_focus, with_groups
+    ordinals_named, part_asked, parties_asked, quantity_focus, with_groups
 from rag.types import Hit
 
 
@@ -361,3 +361,10 @@ def test_the_questions_own_numbers_are_set_aside_whole():
     assert assembler._states_what_is_asked(query, "共同出资2000万元,联合实施重点研发项目15个。")
     assert not assembler._states_what_is_asked(query, "共同出资2000万元,联合实施重点研发项目。")
     assert assembler._states_what_is_asked(query, "实施项目2020个。")  # 20 is not cut out of 2020
+
+
+def test_the_parties_each_asked_their_amount():
+    from index.lexical import words
+    assert parties_asked(words("母基金中,重庆和四川各出资多少亿元？")) == ("重庆", "四川")
+    assert parties_asked(words("四川和重庆各自发放的人才卡,有多少项服务互认？")) == ()
+    assert parties_asked(words("各区县的支持金额是多少？")) == ()

@@ -86,6 +86,9 @@ def test_near_miss_questions_are_refused(service, question):
     # A sentence comparing other provinces (上海, 四川, 陕西) does not answer for 湖北.
     ("2020年工作报告里,湖北的国家重点实验室有多少个？", "2020年工作报告里,四川的国家重点实验室有多少个？",
      "四川的14个"),
+    # Each party's amount is asked: the fund's total is no answer, 双方各出资2000万元 is.
+    ("成渝双城经济圈科创母基金里,重庆和四川各出资多少亿元？", "开展联合攻关时,重庆和四川各出资多少万元？",
+     "各出资2000万元"),
     # An ordinal the documents never state is another one (a ninth batch), in either spelling.
     ("重庆哪些区县获批第9批国家农业科技园区？", "重庆哪些区县获批第8批国家农业科技园区？", "酉阳"),
     # A growth rate is no level: the revenue's growth is given, the revenue is not.
