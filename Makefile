@@ -40,8 +40,12 @@ TEST_WORKERS ?= 2
 test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
+# The gated gold set, then (reported, not gated) the blind batches outside it: their figures show
+# whether a change carries to questions nobody tuned on (eval/README.md).
+BLIND_GOLD := $(foreach f,cq-sti-fresh cq-sti-batch3 cq-sti-batch4,--gold eval/gold-external/$(f).jsonl)
 eval: $(BIN)/.installed
 	$(BIN)/rag eval --out eval/out
+	$(BIN)/rag eval $(BLIND_GOLD) --config shipped --no-gate --out eval/out/blind
 
 # Long reliability runs, outside CI: 100 crash trials with exec'd `rag` processes, then locust
 # with 32 users for 2 minutes against `rag serve` (report: bench/out/soak.json).
