@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -19,12 +20,11 @@ import numpy as np
 from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.query import CJK, Query, regions_in
+from rag.query import CJK, NUMBER, Query, regions_in
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
 _DIGIT = re.compile(r"\d")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A number in digits or Chinese numerals; 一 is left out, as most of its uses count nothing (一定).
 _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 # A growth rate or change, not a level: 同比增长15.4%, 年均增长12.5%, 提高2个百分点, 增长3倍.
@@ -213,7 +213,7 @@ class Assembler:
         for s, e in clause_spans(text, lead.start, lead.end):
             clause = normalise(text[s:e])
             # A clause that only repeats the question's own numbers (“2023年”) states no fact.
-            if not set(_NUMBER.findall(clause)) - set(query.numbers) \
+            if not set(NUMBER.findall(clause)) - set(query.numbers) \
                     or not self._states_what_is_asked(query, clause):
                 continue
             # The question's own year dates the clause, it is not the fact: not counted here.
@@ -237,8 +237,8 @@ class Assembler:
             # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the
             # question's own year (2023年) state the amount asked for.
             sentence = _GROWTH.sub("", sentence)
-            for number in query.numbers:  # whole numbers only: 20 is not taken out of 2023
-                sentence = re.sub(rf"(?<![\d.]){re.escape(number)}(?![\d.])", "", sentence)
+            if query.numbers:
+                sentence = _own_numbers(query.numbers).sub("", sentence)
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
@@ -453,7 +453,7 @@ def quotes_new_term(sentence: str, question: str) -> bool:
 
 # 个 is the general classifier: 多少个课题 is answered by 57项.
 _ANY_COUNTER = "[个项家所支条件座名位]"
-_COUNTERS = frozenset("项家所支条件座名位")
+_COUNTERS = frozenset(_ANY_COUNTER[1:-1]) - {"个"}  # the classifiers 个 may stand in for
 
 
 def has_quantity(text: str, unit: str) -> bool:
@@ -474,6 +474,14 @@ def states_measure(text: str, focus: str) -> bool:
     """
     head = re.escape(focus[-2:])
     return re.search(head + r"[^。；;,，]{0,6}?[\d一二两三四五六七八九十]", text) is not None
+
+
+@lru_cache(maxsize=256)
+def _own_numbers(numbers: tuple[str, ...]) -> re.Pattern:
+    """The question's numbers, each whole (20 is not taken out of 2023), as one pattern: compiled
+    once per question, not once per sentence checked."""
+    alternatives = "|".join(re.escape(n) for n in sorted(numbers, key=len, reverse=True))
+    return re.compile(rf"(?<![\d.])(?:{alternatives})(?![\d.])")
 
 
 def counts(text: str, term: str) -> bool:

@@ -10,7 +10,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")  # a Chinese character
 _LATIN = re.compile(r"[A-Za-z]")
 # 2000万元 is an amount, not a year: a year is followed by 年, or by nothing that makes it one.
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\.\d|\s*[万亿千百元个家项名人次件%]))")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number in digits, as questions and documents write it
 _LATIN_NAME = re.compile(r"[a-z]{2,}")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 # 第二期, 第8批, 第六次: an ordinal names one of a series; a text that never states it is
@@ -134,7 +134,7 @@ def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
 
 
 def measure_modifier(tokens: list[str]) -> str:
-    """The word before a generic head in "X是多少": 首期 in 首期规模是多少, 支持 in 支持金额是多少.
+    """The word before a generic head in "X是多少": 首期 in 首期规模是多少, 总 in 总规模是多少.
     Not a check (规模 alone is stated by any 亿元), but it tells which clause states the fact."""
     j = _measured(tokens)
     if j < 1 or tokens[j] not in _GENERIC_HEADS:
@@ -166,13 +166,19 @@ def counted_noun(ws: list[str]) -> tuple[str, ...]:
     for i, w in enumerate(ws[:-2]):
         if _ASKS_QUANTITY.match(w) and (_UNIT_WORD.match(ws[i + 1]) or w[-1] in COUNTERS):
             start = i + 1 if w[-1] in COUNTERS and len(w) > 1 else i + 2
-            run = []
-            for word in ws[start:]:
-                if not CJK.match(word) or word in STOPWORDS or word in _COPULAS:
-                    break
-                run.append(word)
-            return tuple(run)
+            return _noun_run(ws[start:], also_stop=_COPULAS)
     return ()
+
+
+def _noun_run(ws: list[str], also_stop: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The Chinese words at the start of `ws`, up to the first that is not Chinese, is a stopword
+    or is in `also_stop`: the noun phrase a question word is followed by."""
+    run = []
+    for word in ws:
+        if not CJK.match(word) or word in STOPWORDS or word in also_stop:
+            break
+        run.append(word)
+    return tuple(run)
 
 
 def part_asked(ws: list[str]) -> tuple[str, ...]:
@@ -189,12 +195,7 @@ def part_asked(ws: list[str]) -> tuple[str, ...]:
         if rest and rest[0] in COUNTERS:
             rest = rest[1:]
         if rest and rest[0] == "是":
-            part = []
-            for word in rest[1:]:
-                if not CJK.match(word) or word in STOPWORDS:
-                    break
-                part.append(word)
-            return tuple(part)
+            return _noun_run(rest[1:])
     return ()
 
 
@@ -336,7 +337,7 @@ def analyse(question: str) -> Query:
         tokens=tokens,
         groups=tuple((t,) for t in terms),
         years=tuple(dict.fromkeys(_YEAR.findall(norm))),
-        numbers=tuple(dict.fromkeys(_NUMBER.findall(norm)
+        numbers=tuple(dict.fromkeys(NUMBER.findall(norm)
                                     + (list(chinese_amounts(norm)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
