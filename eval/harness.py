@@ -50,6 +50,8 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "shipped, without preferring a sentence that quotes a new term when a name is asked"),
     EvalConfig("whole-compound", {"split_compound": False},
                "shipped, a question asking two things (…多少？…哪个？) answered as one"),
+    EvalConfig("fusion-order", {"cited_first": False},
+               "shipped, passages in fusion order rather than the cited passages first"),
     EvalConfig("no-answer-checks", {"answer_checks": []},
                "shipped retrieval; answers not checked for unit, focus, date, year or place"),
     *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     split_compound: bool = Field(True, description="answer a question that asks two things "
                                  "(…多少？…哪个？) part by part (rag/compound.py)")
 
+    cited_first: bool = Field(True, description="list the passages an answer cites first, in "
+                              "citation order (the answer's sentence choice reranks retrieval)")
+
     max_question_chars: int = Field(2000, ge=1)
     min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")
     name_bonus: float = Field(0.3, ge=0, description="how much a sentence quoting a new term "

@@ -26,7 +26,7 @@ from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
 from rag.filters import Filters, allowed_rows
 from rag.query import analyse, with_groups
-from rag.retrieve import FusionParams, retrieve
+from rag.retrieve import FusionParams, cited_first, retrieve
 from rag.types import Answer, Hit
 
 
@@ -263,6 +263,8 @@ class RagService:
         top_cosine = float(nearest[0]) if len(nearest) else 0.0
         text, answerable, citations = self.assembler.assemble(
             query, hits, index.documents, weights, vector, top_cosine)
+        if answerable and self.settings.cited_first:
+            hits = cited_first(hits, citations)
         t2 = time.perf_counter()
         timings["assemble"] = (t2 - t1) * 1000
         timings["total"] = (t2 - t0) * 1000

@@ -46,3 +46,47 @@ def test_a_translation_group_scores_by_its_longer_members():
     assert _multi_char(("共", "共享", "分享", "股份")) == ("共享", "分享", "股份")
     assert _multi_char(("两", "二", "双")) == ("两", "二", "双")  # nothing longer to prefer
     assert _multi_char(("科",)) == ("科",)  # a Chinese question's own term is never dropped
+
+
+def _hit(doc_id: str, start: int, end: int, rank: int):
+    from index.types import Chunk
+    from rag.types import Hit
+
+    chunk = Chunk(id=f"{doc_id}:{start}", doc_id=doc_id, text="x" * (end - start), start=start,
+                  end=end)
+    return Hit(chunk=chunk, score=1.0 / rank, rank=rank, source="hybrid")
+
+
+def _cite(n: int, doc_id: str, start: int, end: int):
+    from rag.types import Citation
+
+    return Citation(n=n, doc_id=doc_id, title="", start=start, end=end, quote="x" * (end - start))
+
+
+def test_cited_passages_come_first_in_citation_order():
+    from rag.retrieve import cited_first
+
+    hits = [_hit("a", 0, 100, 1), _hit("b", 0, 100, 2), _hit("c", 50, 150, 3), _hit("c", 0, 60, 4)]
+    ordered = cited_first(hits, [_cite(1, "c", 60, 80), _cite(2, "b", 10, 20),
+                                 _cite(3, "c", 70, 90)])
+    assert [(h.chunk.doc_id, h.chunk.start) for h in ordered] == [("c", 50), ("b", 0), ("a", 0),
+                                                                   ("c", 0)]
+    assert [h.rank for h in ordered] == [1, 2, 3, 4]
+    assert [h.score for h in ordered] == [1 / 3, 1 / 2, 1.0, 1 / 4]  # retrieval scores kept
+    # A span no hit holds whole moves nothing.
+    assert cited_first(hits, [_cite(1, "c", 40, 70)]) == hits
+
+
+def test_the_answer_passage_leads_the_sources(service):
+    from rag.service import RagService
+
+    question = "2020年重庆累计培育高新技术企业多少家？"
+    answer = service.ask(question)
+    first, cit = answer.hits[0].chunk, answer.citations[0]
+    assert "4222" in cit.quote and first.doc_id == cit.doc_id
+    assert first.start <= cit.start and cit.end <= first.end
+    # In fusion order the letter's 2019 passage (高新技术企业 by 一季度) ranks above it.
+    plain = RagService(service.settings.model_copy(update={"cited_first": False}),
+                       service.embedder, service.index_dir).ask(question)
+    assert "4222" not in plain.hits[0].chunk.text
+    assert sorted(h.chunk.id for h in plain.hits) == sorted(h.chunk.id for h in answer.hits)

@@ -56,8 +56,14 @@ def test_citations_and_passages_are_exact_spans(service, question):
         assert c.title == docs[c.doc_id].meta["title"]
     for h in answer.hits:
         assert docs[h.chunk.doc_id].text[h.chunk.start:h.chunk.end] == h.chunk.text
-    scores = [h.score for h in answer.hits]
-    assert scores == sorted(scores, reverse=True)
+    assert [h.rank for h in answer.hits] == list(range(1, len(answer.hits) + 1))
+    # Best first: the cited passages lead (rag/retrieve.py cited_first), the rest by score.
+    cited = {h.chunk.id for h in answer.hits
+             if any(c.doc_id == h.chunk.doc_id and h.chunk.start <= c.start <= c.end <= h.chunk.end
+                    for c in answer.citations)}
+    rest = [h.score for h in answer.hits if h.chunk.id not in cited]
+    assert rest == sorted(rest, reverse=True)
+    assert all(h.chunk.id in cited for h in answer.hits[:len(cited)])
 
 
 @pytest.mark.parametrize("question", [
