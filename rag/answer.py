@@ -148,7 +148,7 @@ class Assembler:
             # leads a list of goals), its headings, or the document's dates (a 2019 letter
             # says 今年).
             year_scope = normalise(doc.text[section_start(doc, chunk):chunk.end]) + "\n" \
-                + context + "\n" + dated
+                + context + "\n" + ("" if _dated_elsewhere(chunk) else dated)
             years = tuple(y for y in query.years if y in year_scope)
             # A document the question names by its number (第0426号) is where the answer lies: a
             # sentence of another letter answers for that letter, not this one. (Of two numbers
@@ -174,9 +174,7 @@ class Assembler:
                 score = coverage + 0.3 * support + 0.15 / hit.rank
                 if query.numbers:
                     # A year counts where the year check finds it (到2025年 leading the list).
-                    found = sum(n in with_context or n in years
-                                for n in query.numbers) / len(query.numbers)
-                    score += 0.5 * found
+                    score += 0.5 * _numbers_found(query, with_context, years)
                 if query.wants_quantity and _DIGIT.search(sent):
                     score += 0.3
                 # Ranks the sentences chosen once the question is found answerable; it does not
@@ -431,6 +429,24 @@ def section_start(doc: Document, chunk) -> int:
     lo = max(0, chunk.start - SECTION_REACH)
     found = doc.text.rfind(headings[-1], lo, chunk.start) if headings else -1
     return found if found >= 0 else chunk.start
+
+
+def _numbers_found(query: Query, text: str, years: tuple[str, ...]) -> float:
+    """Share of the question's numbers that `text` (or the year check's `years`) holds. The
+    years of a comparison (2020年…, 2021年…) count as one: each sentence states one of them."""
+    found = [n in text or n in years for n in query.numbers if n not in query.years]
+    if query.years:
+        found.append(any(y in text or y in years for y in query.years))
+    return sum(found) / len(found)
+
+
+def _dated_elsewhere(chunk) -> bool:
+    """Whether a heading above the chunk names a year (一、2020年工作情况): the section is about
+    that year, and the document's date (the report was published in 2021) says nothing of it."""
+    return any(_YEAR_NAMED.search(h) for h in chunk.meta.get("headings") or [])
+
+
+_YEAR_NAMED = re.compile(r"(?:19|20)\d{2}\s*年")
 
 
 def _header_text(doc: Document, keys: tuple[str, ...]) -> str:

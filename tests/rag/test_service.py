@@ -100,11 +100,22 @@ def test_near_miss_questions_are_refused(service, question):
     # A growth rate is no level: the revenue's growth is given, the revenue is not.
     ("2023年全市科技服务业规上企业营业收入是多少？",
      "2023年全市科技服务业规上企业营业收入同比增长了多少？", "15.4%"),
+    # A heading naming a year (一、2020年工作情况) dates its section; the report's publication
+    # date (2021年06月11日) does not.
+    ("2021年组织实施新冠肺炎疫情防控应急科研项目多少项？",
+     "2020年组织实施新冠肺炎疫情防控应急科研项目多少项？", "57项"),
 ])
 def test_a_near_miss_is_refused_where_its_twin_is_answered(service, refused, answered, fact):
     assert not service.ask(refused).answerable
     answer = service.ask(answered)
     assert answer.answerable and fact in answer.text
+
+
+def test_a_comparison_cites_each_year_from_its_own_document(service):
+    # The 2020 report counts 30家, the 2021 letter 37家; neither sentence states both years.
+    answer = service.ask("两江协同创新区引进的研发机构:2020年工作报告称累计多少家,"
+                         "2021年政协提案复函称新建多少家？")
+    assert answer.answerable and "30家" in answer.text and "37家" in answer.text
 
 
 def test_the_clause_counting_what_is_asked_leads(service):
