@@ -364,4 +364,6 @@ def analyse(question: str) -> Query:
 def with_groups(query: Query, groups: list[tuple[str, ...]]) -> Query:
     """The query with its terms replaced by groups of alternatives (e.g. translations)."""
     terms = tuple(dict.fromkeys(t for group in groups for t in group))
-    return replace(query, terms=terms, groups=tuple(groups))
+    # An English question's regions are those its words translate to (Guangdong → 广东).
+    regions = tuple(sorted(set(terms) & REGIONS)) if query.english else query.regions
+    return replace(query, terms=terms, groups=tuple(groups), regions=regions)
