@@ -368,3 +368,16 @@ def test_the_parties_each_asked_their_amount():
     assert parties_asked(words("母基金中,重庆和四川各出资多少亿元？")) == ("重庆", "四川")
     assert parties_asked(words("四川和重庆各自发放的人才卡,有多少项服务互认？")) == ()
     assert parties_asked(words("各区县的支持金额是多少？")) == ()
+
+
+@pytest.mark.parametrize("english, region", [
+    ("Shaanxi", "陕西"), ("Shanxi", "山西"), ("Guangzhou", "广州"), ("Nanjing", "南京"),
+    ("Hubei", "湖北"), ("Xi'an", "西安"), ("Inner Mongolia", "内蒙古"),
+])
+def test_an_english_region_is_the_region_the_place_check_reads(service, english, region):
+    from rag.crosslingual import expand_english
+    from rag.query import REGIONS, analyse, with_groups
+
+    question = f"How many national key laboratories does {english} have?"
+    query = with_groups(analyse(question), expand_english(question, service.index.bm25.vocabulary))
+    assert query.regions == (region,) and region in REGIONS
