@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from index.lexical import tokenize
-from rag.query import chinese_amounts
+from rag.query import THOUSANDS, chinese_amounts
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&'-]*")
 _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
@@ -220,6 +220,7 @@ def expand_english(question: str, known: set[str] | dict[str, int],
     words, and a one-word glossary line adds to the dictionary's translations.
     """
     dictionary = _dictionary()
+    question = THOUSANDS.sub("", question)  # 1,279 → 1279, as the documents write it
     words = _WORD.findall(question.lower())
     # Names: capitalised words past the first (What, Which open the question).
     names = {w.lower() for w in _CAPITALISED.findall(question)[1:]} - STOPWORDS

@@ -11,6 +11,8 @@ _LATIN = re.compile(r"[A-Za-z]")
 # 2000万元 is an amount, not a year: a year is followed by 年, or by nothing that makes it one.
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\.\d|\s*[万亿千百元个家项名人次件%]))")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number in digits, as questions and documents write it
+# 1,279 in an English question is 1279, as the documents write it (not 1 and 279).
+THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _LATIN_NAME = re.compile(r"[a-z]{2,}")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 # 第二期, 第8批, 第六次: an ordinal names one of a series; a text that never states it is
@@ -337,8 +339,9 @@ def analyse(question: str) -> Query:
         tokens=tokens,
         groups=tuple((t,) for t in terms),
         years=tuple(dict.fromkeys(_YEAR.findall(norm))),
-        numbers=tuple(dict.fromkeys(NUMBER.findall(norm)
-                                    + (list(chinese_amounts(norm)) if english else []))),
+        numbers=tuple(dict.fromkeys(NUMBER.findall(THOUSANDS.sub("", norm))
+                                    + (list(chinese_amounts(THOUSANDS.sub("", norm)))
+                                       if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := _UNIT.search(norm))

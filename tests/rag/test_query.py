@@ -381,3 +381,13 @@ def test_an_english_region_is_the_region_the_place_check_reads(service, english,
     question = f"How many national key laboratories does {english} have?"
     query = with_groups(analyse(question), expand_english(question, service.index.bm25.vocabulary))
     assert query.regions == (region,) and region in REGIONS
+
+
+def test_an_english_number_with_thousands_separators_is_one_number(service):
+    from rag.crosslingual import expand_english
+
+    question = "Of the 1,279 investments made by the guidance funds, how many were seed deals?"
+    assert analyse(question).numbers == ("1279",)
+    groups = expand_english(question, service.index.bm25.vocabulary)
+    assert ("1279",) in groups and ("1",) not in groups and ("279",) not in groups
+    assert analyse("What was 1,000,000 yuan worth in 2020?").numbers == ("1000000", "2020")
