@@ -150,6 +150,11 @@ class Assembler:
             year_scope = normalise(doc.text[section_start(doc, chunk):chunk.end]) + "\n" \
                 + context + "\n" + ("" if _dated_elsewhere(chunk) else dated)
             years = tuple(y for y in query.years if y in year_scope)
+            # The document's own number (渝科局函〔2024〕300号, in its header, not its text) is
+            # covered in every sentence of it, as a year in scope is.
+            own_number = _header_text(doc, ("doc_number",))
+            named = own_number if query.doc_numbers and any(
+                n in own_number for n in query.doc_numbers) else ""
             # A document the question names by its number (第0426号) is where the answer lies: a
             # sentence of another letter answers for that letter, not this one. (Of two numbers
             # named, as in a comparison, either will do.)
@@ -169,8 +174,9 @@ class Assembler:
                 # above a list of goals, a 2019 letter's 今年), as it is for the check itself.
                 # Not in English questions: their other terms are dictionary guesses, and one
                 # guess met (GDP → 生产, in an address) plus the letter's year is no evidence.
-                support = self._coverage(with_context + "\n" + " ".join(years), groups) \
-                    if not query.english else self._coverage(with_context, groups)
+                support = self._coverage(with_context + "\n" + " ".join(years) + "\n" + named,
+                                         groups) \
+                    if not query.english else self._coverage(with_context + "\n" + named, groups)
                 score = coverage + 0.3 * support + 0.15 / hit.rank
                 if query.numbers:
                     # A year counts where the year check finds it (到2025年 leading the list).
@@ -454,7 +460,7 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
     return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
 
-_QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]")
+_QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]|《([^》]{2,60})》")
 
 
 def quotes_new_term(sentence: str, question: str) -> bool:
@@ -463,8 +469,8 @@ def quotes_new_term(sentence: str, question: str) -> bool:
     Only terms with Chinese characters: manuals quote paths and commands (“/etc/passwd”) the
     same way, and those are literals, not the coined name a question asks for.
     """
-    return any(m.group(1) not in question and CJK.search(m.group(1))
-               for m in _QUOTED.finditer(sentence))
+    terms = (m.group(1) or m.group(2) for m in _QUOTED.finditer(sentence))
+    return any(t not in question and CJK.search(t) for t in terms)
 
 
 # 个 is the general classifier: 多少个课题 is answered by 57项.

@@ -214,3 +214,14 @@ def test_search_returns_k_passages_best_first(service):
     assert [h.rank for h in hits] == [1, 2, 3, 4]
     assert "知识价值信用贷款" in hits[0].chunk.text
     assert set(timings) == {"embed", "retrieve"}
+
+
+@pytest.mark.parametrize("question, fact", [
+    # The letter's own number is in its header, not in any sentence: it still names the letter.
+    ("渝科局函〔2024〕300号答复的是哪位委员的提案？", "王晓颖委员"),
+    # 标题是什么 asks for a name; the sentence quoting the proposal's 《title》 leads.
+    ("渝科局函〔2024〕300号回复的那份提案,标题是什么？", "《关于多措并举 推动我市科技服务业高质量发展的建议的提案》"),
+])
+def test_a_letter_named_by_its_own_number_answers(service, question, fact):
+    answer = service.ask(question)
+    assert answer.answerable and fact in answer.citations[0].quote
