@@ -192,7 +192,8 @@ class Assembler:
                     score -= 0.5  # the question's year is neither in the sentence nor its document
                 # 湖北 asked, 上海 / 四川 / 陕西 compared: the sentence is about other regions.
                 other_regions = "place" in self.params.checks and bool(query.regions) and bool(
-                    regions_in(sent)) and not any(r in with_context for r in query.regions)
+                    regions_in(sent) or "重庆" in sent) \
+                    and not any(r in with_context for r in query.regions)
                 if elsewhere or other_document or other_regions:
                     support = 0.0  # 成都市 asked, a passage about Chongqing found
                 if "year" in self.params.checks and query.years and not years:

@@ -302,7 +302,8 @@ def chinese_amounts(text: str) -> tuple[str, ...]:
 
 # China's provinces and largest cities, by the names questions and documents use. A sentence
 # comparing some of them (上海的44个、四川的14个) does not answer for another (湖北). 重庆 is left
-# out: the documents are Chongqing's own, and call it 全市 as often as 重庆.
+# out: the documents are Chongqing's own, and call it 全市 as often as 重庆; a question asking
+# about one of these is still not answered by a sentence naming 重庆 (rag/answer.py).
 REGIONS = frozenset("""
 北京 天津 上海 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南
 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 石家庄 太原 沈阳 长春 哈尔滨 南京 杭州 合肥 福州 南昌 济南

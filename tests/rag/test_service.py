@@ -102,6 +102,8 @@ def test_near_miss_questions_are_refused(service, question):
      "2023年全市科技服务业规上企业营业收入同比增长了多少？", "15.4%"),
     # A heading naming a year (一、2020年工作情况) dates its section; the report's publication
     # date (2021年06月11日) does not.
+    # A sentence naming 重庆 (西部(重庆)科学城) does not answer for 成都, the region asked.
+    ("西部(成都)科学城集聚了多少个高端研发机构？", "西部(重庆)科学城集聚了多少个高端研发机构？", "43个"),
     ("2021年组织实施新冠肺炎疫情防控应急科研项目多少项？",
      "2020年组织实施新冠肺炎疫情防控应急科研项目多少项？", "57项"),
 ])
