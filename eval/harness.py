@@ -50,6 +50,8 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "shipped, without preferring a sentence that quotes a new term when a name is asked"),
     EvalConfig("whole-compound", {"split_compound": False},
                "shipped, a question asking two things (…多少？…哪个？) answered as one"),
+    EvalConfig("whole-words", {"partial_credit": 0.0},
+               "shipped, answerability counting only question words found whole"),
     EvalConfig("fusion-order", {"cited_first": False},
                "shipped, passages in fusion order rather than the cited passages first"),
     EvalConfig("no-answer-checks", {"answer_checks": []},

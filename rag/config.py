@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     split_compound: bool = Field(True, description="answer a question that asks two things "
                                  "(…多少？…哪个？) part by part (rag/compound.py)")
 
+    partial_credit: float = Field(0.5, ge=0, le=1, description="deciding answerability, a "
+                                  "Chinese word met only by its characters earns this share of "
+                                  "its weight times the share of its characters found")
     cited_first: bool = Field(True, description="list the passages an answer cites first, in "
                               "citation order (the answer's sentence choice reranks retrieval)")
 

@@ -159,6 +159,7 @@ class RagService:
                                    glossary=settings.policy_glossary)
         self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
                                                   name_bonus=settings.name_bonus,
+                                                  partial_credit=settings.partial_credit,
                                                   checks=tuple(settings.answer_checks)),
                                    embed_passages=self.embedder.embed_passages)
 

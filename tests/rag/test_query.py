@@ -391,3 +391,12 @@ def test_an_english_number_with_thousands_separators_is_one_number(service):
     groups = expand_english(question, service.index.bm25.vocabulary)
     assert ("1279",) in groups and ("1",) not in groups and ("279",) not in groups
     assert analyse("What was 1,000,000 yuan worth in 2020?").numbers == ("1000000", "2020")
+
+
+def test_a_word_met_only_by_its_characters_earns_part_of_its_weight():
+    groups = [(("治疗",), 2.0), (("成果",), 2.0)]
+    text = "18项科研成果用于临床诊断和救治康复"
+    assert Assembler._coverage(text, groups) == pytest.approx(0.5)
+    # 治疗: one of its two characters (治) is there, worth half of the partial credit.
+    assert Assembler._coverage(text, groups, 0.5) == pytest.approx((2.0 + 2.0 * 0.5 * 0.5) / 4.0)
+    assert Assembler._coverage(text, [(("ABC",), 1.0)], 0.5) == 0.0  # Chinese words only
