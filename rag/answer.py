@@ -274,6 +274,9 @@ class Assembler:
             return False
         if "focus" in checks and query.part and not all(w in sentence for w in query.part):
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
+        if "focus" in checks and query.part_groups and not all(
+                any(counts(sentence, t) for t in group) for group in query.part_groups):
+            return False  # how many were made by the angel fund: 天使 needs its own number
         if "focus" in checks and query.parties and not re.search("各|分别", sentence) \
                 and not all(p in sentence for p in query.parties):
             return False  # 重庆和四川各出资多少: the fund's total names neither share

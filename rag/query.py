@@ -108,6 +108,10 @@ class Query:
     modifier: str = ""
     # The part of a stated whole a count asks about (重庆 in 重庆方面出了多少): the answer names it.
     part: tuple[str, ...] = ()
+    # English "Of the 1,279 investments, how many were made by the angel fund": the part's
+    # words ("angel fund"), translated into `part_groups` where the vocabulary is known.
+    english_part: str = ""
+    part_groups: tuple[tuple[str, ...], ...] = ()
     # 重庆, 四川 in 重庆和四川各出资多少: an answer gives each its amount, or says 各 itself.
     parties: tuple[str, ...] = ()
     # Provinces and large cities a Chinese question names (湖北; 重庆 is the documents' own).
@@ -199,6 +203,21 @@ def part_asked(ws: list[str]) -> tuple[str, ...]:
         if rest and rest[0] == "是":
             return _noun_run(rest[1:])
     return ()
+
+
+# A partitive English question (how many of…, of the N…, how many) and the part it asks about,
+# after its last verb's preposition: "…how much of the first tranche was allocated to biomedicine".
+_EN_PARTITIVE = re.compile(r"\bhow (?:many|much) of\b|^of the\b.*\bhow (?:many|much)\b")
+_EN_PART = re.compile(r"\b(?:were|was|went|are|is)\b(?:\s+[a-z]+)?\s+(?:to|by|for|on|into|in)"
+                      r"\s+(?:the\s+)?([a-z][a-z -]*?)\s*\??$")
+
+
+def english_part(norm: str) -> str:
+    """The part an English partitive question asks a number of ("angel fund"), or ""."""
+    if not _EN_PARTITIVE.search(norm):
+        return ""
+    found = _EN_PART.search(norm)
+    return found.group(1) if found else ""
 
 
 def parties_asked(ws: list[str]) -> tuple[str, ...]:
@@ -359,6 +378,7 @@ def analyse(question: str) -> Query:
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
         part=part_asked(ws) if not english else (),
+        english_part=english_part(norm) if english else "",
         parties=parties_asked(ws) if not english else (),
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 import unicodedata
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -230,6 +231,9 @@ class RagService:
         if query.english:
             query = with_groups(query, expand_english(question, index.bm25.vocabulary,
                                                         glossary=fusion.glossary))
+            if query.english_part:
+                query = replace(query, part_groups=tuple(expand_english(
+                    query.english_part, index.bm25.vocabulary, glossary=fusion.glossary)))
         vector = None
         if fusion.mode != "bm25" or query.english:
             vector = self.embedder.embed_queries([question])[0]

@@ -400,3 +400,13 @@ def test_a_word_met_only_by_its_characters_earns_part_of_its_weight():
     # 治疗: one of its two characters (治) is there, worth half of the partial credit.
     assert Assembler._coverage(text, groups, 0.5) == pytest.approx((2.0 + 2.0 * 0.5 * 0.5) / 4.0)
     assert Assembler._coverage(text, [(("ABC",), 1.0)], 0.5) == 0.0  # Chinese words only
+
+
+@pytest.mark.parametrize("question, part", [
+    ("Of the 1,279 investments made by the guidance funds, how many were made by the seed fund?",
+     "seed fund"),
+    ("How much of the first tranche was allocated to biomedicine?", "biomedicine"),
+    ("How many companies were listed on the STAR Market?", ""),  # no part of a stated whole
+])
+def test_the_part_an_english_partitive_question_asks_about(question, part):
+    assert analyse(question).english_part == part

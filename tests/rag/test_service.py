@@ -227,3 +227,17 @@ def test_search_returns_k_passages_best_first(service):
 def test_a_letter_named_by_its_own_number_answers(service, question, fact):
     answer = service.ask(question)
     assert answer.answerable and fact in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("question, answerable", [
+    # A partitive English question asks the part's own number: 首期10亿元 goes to several fields
+    # at once and gives none of them an amount.
+    ("How much of the 5 billion yuan Chengdu-Chongqing sci-tech fund of funds was allocated to "
+     "artificial intelligence?", False),
+    ("How much of the 5 billion yuan Chengdu-Chongqing sci-tech fund of funds went to the first "
+     "tranche?", True),
+])
+def test_an_english_part_needs_its_own_number(service, question, answerable):
+    answer = service.ask(question)
+    assert answer.answerable is answerable
+    assert not answerable or "首期10亿元" in answer.citations[0].quote
