@@ -336,9 +336,16 @@ def regions_in(text: str) -> set[str]:
     return set(_REGION.findall(text))
 
 
+# What interest rate / what share / by what percentage: a rate is asked, and only a % answers.
+_EN_RATE = re.compile(r"\bwhat (?:[a-z-]+ ){0,2}(?:rates?|percentage|share|proportion|ratio)\b|"
+                      r"\bpercentage\b", re.I)
+
+
 def english_unit(text: str) -> str:
-    """The Chinese unit an English question asks its amount in ("in yuan" → 元), or ""."""
-    return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)), "")
+    """The Chinese unit an English question asks its amount in ("in yuan" → 元, "what rate" →
+    %), or ""."""
+    return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)),
+                "%" if _EN_RATE.search(text) else "")
 
 
 def analyse(question: str) -> Query:

@@ -410,3 +410,14 @@ def test_a_word_met_only_by_its_characters_earns_part_of_its_weight():
 ])
 def test_the_part_an_english_partitive_question_asks_about(question, part):
     assert analyse(question).english_part == part
+
+
+@pytest.mark.parametrize("question, unit", [
+    ("What interest rate do banks charge on knowledge-value credit loans?", "%"),
+    ("By what percentage did the technology contract turnover grow in 2023?", "%"),
+    ("What share of industrial output should high-tech zones contribute?", "%"),
+    ("How large is the science city, in square kilometres?", "平方公里"),
+    ("How many high-tech enterprises were there in 2020?", ""),
+])
+def test_the_unit_an_english_question_asks_in(question, unit):
+    assert analyse(question).unit == unit
