@@ -29,13 +29,16 @@ class EvalConfig:
 
 
 CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
-    EvalConfig("dense", {"retrieval": "dense"}, "e5-small vectors only"),
-    EvalConfig("bm25", {"retrieval": "bm25"}, "jieba BM25 only"),
+    # The retrieval baselines list passages in their retriever's order (no cited-first
+    # reranking), so that fusion is compared with each retriever as it ranks.
+    EvalConfig("dense", {"retrieval": "dense", "cited_first": False}, "e5-small vectors only"),
+    EvalConfig("bm25", {"retrieval": "bm25", "cited_first": False}, "jieba BM25 only"),
     EvalConfig("hybrid-equal", {"retrieval": "hybrid", "fusion": "rrf", "rrf_k": 60,
-                                "dense_weight": 1.0, "lexical_weight": 1.0},
+                                "dense_weight": 1.0, "lexical_weight": 1.0,
+                                "cited_first": False},
                "textbook RRF: k=60, equal weights"),
     EvalConfig("hybrid-rrf", {"retrieval": "hybrid", "fusion": "rrf", "rrf_k": 5,
-                              "dense_weight": 1.0, "lexical_weight": 3.0},
+                              "dense_weight": 1.0, "lexical_weight": 3.0, "cited_first": False},
                "weighted RRF: k=5, BM25 weight 3 (shipped until 2026-11-23)"),
     EvalConfig("no-named-boost", {"named_boost": 0.0},
                "shipped, without the boost for chunks of the document or year a question names"),
