@@ -20,7 +20,7 @@ import numpy as np
 from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.query import CJK, NUMBER, Query, regions_in
+from rag.query import CJK, NUMBER, STATED_COUNT, Query, regions_in
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
@@ -277,6 +277,9 @@ class Assembler:
         if "focus" in checks and query.part_groups and not all(
                 any(counts(sentence, t) for t in group) for group in query.part_groups):
             return False  # how many were made by the angel fund: 天使 needs its own number
+        if "focus" in checks and query.names_counted \
+                and not names_listed(sentence, query.names_counted, query.text):
+            return False  # 6个具体是哪几个: 其中6个通过国家级备案 restates the count, names none
         if "focus" in checks and query.parties and not re.search("各|分别", sentence) \
                 and not all(p in sentence for p in query.parties):
             return False  # 重庆和四川各出资多少: the fund's total names neither share
@@ -480,6 +483,29 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
     """The document's header fields `keys`, normalised, for matching years and numbers."""
     return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
+
+# Two listed items (检验检测认证服务、技术转移服务), neither a bare count (15个、其中6个).
+_ENUMERATES = re.compile(r"[^\d、，,。；;：:]{2}、[^\d、，,。；;：:]{2}")
+_CLAUSE_END = re.compile(r"[，,；;。]")
+
+
+def names_listed(sentence: str, counted: str, question: str) -> bool:
+    """Whether a sentence may name the items of a count the question states (`counted`, as
+    "5个联合共建重点实验室" in 5个…分别叫什么): it introduces a list (a colon, or a heading naming
+    what is counted: (二)基本原则 for 三条基本原则), or lists or quotes names, within the clause
+    that restates the count and the next one (评审通过5个…实验室,深化川渝创新合作 names none;
+    研究开发服务、…等8个方面 does)."""
+    count = STATED_COUNT.match(counted).group(0)
+    noun = counted[len(count):].strip("的中里")
+    if sentence.rstrip().endswith((":", "：")) or (
+            len(noun) >= 2 and noun[-2:] in sentence and heading_level(sentence.strip()) is not None):
+        return True
+    at = sentence.find(count)
+    if at >= 0:  # names come before the count (A、B等8个方面) or after it (5个:A、B)
+        start = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, at)), default=0)
+        ends = [m.end() for m in _CLAUSE_END.finditer(sentence, at)]
+        sentence = sentence[start:ends[1] if len(ends) > 1 else len(sentence)]
+    return bool(_ENUMERATES.search(sentence)) or quotes_new_term(sentence, question)
 
 _QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]|《([^》]{2,60})》")
 

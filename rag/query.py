@@ -114,6 +114,9 @@ class Query:
     part_groups: tuple[tuple[str, ...], ...] = ()
     # 重庆, 四川 in 重庆和四川各出资多少: an answer gives each its amount, or says 各 itself.
     parties: tuple[str, ...] = ()
+    # 5个联合共建重点实验室分别叫什么名字: the question gives the count and asks which ones, so
+    # a sentence restating the count (评审通过5个…) names none of them.
+    names_counted: str = ""  # the count so stated, with what it counts ("5个联合共建重点实验室")
     # Provinces and large cities a Chinese question names (湖北; 重庆 is the documents' own).
     regions: tuple[str, ...] = ()
     # What a count asks for (试验示范基地 in 多少个试验示范基地): a clause naming it all leads.
@@ -218,6 +221,19 @@ def english_part(norm: str) -> str:
         return ""
     found = _EN_PART.search(norm)
     return found.group(1) if found else ""
+
+
+_WHICH_ONES = re.compile(r"分别(?:叫什么|是什么|是哪)|具体是哪|具体包括哪|是哪几|有哪些|是哪些|叫什么名字")
+STATED_COUNT = re.compile(r"(?<![哪几])(?:\d+|[两二三四五六七八九十]+)[个家项所支条批类]")
+
+
+def names_counted(norm: str) -> str:
+    """The count a Chinese question states before asking which ones, with the words between it
+    and the asking ("6个" in 通过国家级备案的6个具体是哪几个, "三条基本原则" in 三条基本原则分别是
+    什么; not 哪两个领域, where the count is part of the asking), or ""."""
+    ask = _WHICH_ONES.search(norm)
+    stated = list(STATED_COUNT.finditer(norm, 0, ask.start())) if ask else []
+    return norm[stated[-1].start():ask.start()] if stated else ""
 
 
 def parties_asked(ws: list[str]) -> tuple[str, ...]:
@@ -387,6 +403,7 @@ def analyse(question: str) -> Query:
         part=part_asked(ws) if not english else (),
         english_part=english_part(norm) if english else "",
         parties=parties_asked(ws) if not english else (),
+        names_counted=names_counted(norm) if not english else "",
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
     )

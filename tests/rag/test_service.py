@@ -241,3 +241,17 @@ def test_an_english_part_needs_its_own_number(service, question, answerable):
     answer = service.ask(question)
     assert answer.answerable is answerable
     assert not answerable or "首期10亿元" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("question, fact", [
+    # The question states the count and asks which ones: 新增…2个省部共建国家重点实验室 restates
+    # the count and names none of them.
+    ("2020年新增的2个省部共建国家重点实验室分别叫什么名字？", None),
+    # Names listed before the count (A、B…等8个方面), or a heading naming what is counted.
+    ("科技服务能级提升行动聚焦的8个方面具体包括哪些？", "检验检测认证服务"),
+    ("指导意见提出的三条基本原则分别是什么？", "统筹规划"),
+])
+def test_which_of_a_stated_count_needs_the_names(service, question, fact):
+    answer = service.ask(question)
+    assert answer.answerable is (fact is not None)
+    assert fact is None or fact in answer.text
