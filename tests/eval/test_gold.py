@@ -14,7 +14,8 @@ GOLDS = load_gold()
 # Later batches over the same corpus, not yet in the gated set (eval/README.md).
 FRESH = load_gold([GOLD_DIR.parent / "gold-external" / name
                    for name in ("cq-sti-fresh.jsonl", "cq-sti-batch3.jsonl",
-                                "cq-sti-batch4.jsonl", "cq-sti-batch5.jsonl")])
+                                "cq-sti-batch4.jsonl", "cq-sti-batch5.jsonl",
+                                "cq-sti-batch6.jsonl")])
 
 
 @pytest.fixture(scope="module")
