@@ -274,6 +274,8 @@ class Assembler:
             return False
         if "focus" in checks and query.part and not all(w in sentence for w in query.part):
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
+        if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):
+            return False  # 主要原因是什么: 重庆仍是空白 states no cause
         if "focus" in checks and query.part_groups and not all(
                 any(counts(sentence, t) for t in group) for group in query.part_groups):
             return False  # how many were made by the angel fund: 天使 needs its own number
@@ -484,6 +486,8 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
     return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
 
+# A cause stated: what 原因是什么 / why needs.
+_CAUSE_STATED = re.compile(r"因为|由于|原因|导致|源于|在于|造成|受.{1,8}影响|因此|所以")
 # Two listed items (检验检测认证服务、技术转移服务), neither a bare count (15个、其中6个).
 _ENUMERATES = re.compile(r"[^\d、，,。；;：:]{2}、[^\d、，,。；;：:]{2}")
 _CLAUSE_END = re.compile(r"[，,；;。]")
@@ -541,8 +545,14 @@ def states_measure(text: str, focus: str) -> bool:
     The head's last two characters are matched (投资 for 总投资, 款率 for 不良贷款率), and a number
     must follow within a few characters; 股权投资基金 names 投资 but gives it no value.
     """
+    if focus.endswith(_SHARE_WORDS) and _PERCENT.search(text):
+        return True  # 比例是多少: 占全市的47.2% gives the share without naming it 比例
     head = re.escape(focus[-2:])
     return re.search(head + r"[^。；;,，]{0,6}?[\d一二两三四五六七八九十]", text) is not None
+
+
+_SHARE_WORDS = ("比例", "占比", "比重", "份额", "百分比")
+_PERCENT = re.compile(r"\d(?:\.\d+)?\s*%")
 
 
 @lru_cache(maxsize=256)

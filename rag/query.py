@@ -63,6 +63,8 @@ _ASKS_CHANGE = re.compile(r"增长|增幅|增速|增加|提高|提升|上升|下
                           r"\b(?:grow|grew|grown|growth|increase|increased|rise|rose|risen|decline|"
                           r"declined|fall|fell|drop|dropped|share|percent|percentage|rate|ratio|"
                           r"proportion|times)\b", re.I)
+_ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|were) the (?:main )?"
+                         r"(?:reasons?|causes?)\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
                         re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
@@ -97,6 +99,7 @@ class Query:
     asks_name: bool = False  # 叫什么 / 什么样的: the answer is likely a quoted coined term
     asks_amount: bool = False  # how many / how much: the answer states a number
     asks_change: bool = False  # 增长了多少 / what share: a growth rate or share may answer
+    asks_cause: bool = False  # 原因是什么 / why: the answer must state a cause
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
     # 主任 in 实验室的主任是谁: the person asked for is named by this role; a sentence without it
     # names no such person. "" if none.
@@ -192,7 +195,8 @@ def _noun_run(ws: list[str], also_stop: frozenset[str] = frozenset()) -> tuple[s
 
 def part_asked(ws: list[str]) -> tuple[str, ...]:
     """The part of a whole a count asks about: 重庆 in …2000万元资金中,重庆方面出了多少, 众创空间 in
-    14家孵化平台中,有多少家是众创空间. A sentence stating only the whole does not name it."""
+    14家孵化平台中,有多少家是众创空间, 国家级人才 in 904名…人才中,国家级人才有多少名. A sentence
+    stating only the whole does not name it."""
     asks = [i for i, w in enumerate(ws) if _ASKS_QUANTITY.match(w)]
     if not asks:
         return ()
@@ -205,6 +209,13 @@ def part_asked(ws: list[str]) -> tuple[str, ...]:
             rest = rest[1:]
         if rest and rest[0] == "是":
             return _noun_run(rest[1:])
+    # 904名…人才中,国家级人才有多少名: after a counted whole and its 中, the words before 有多少.
+    within = [j for j, w in enumerate(ws[:asks[-1]]) if w in ("中", "当中", "其中")
+              and any(NUMBER.fullmatch(t) and ws[k + 1] in COUNTERS for k, t in enumerate(ws[:j]))]
+    if within:
+        between = [w for w in ws[within[-1] + 1:asks[-1]] if w not in (",", "，", "有")]
+        if between and all(CJK.match(w) and w not in STOPWORDS for w in between):
+            return tuple(between)
     return ()
 
 
@@ -319,7 +330,7 @@ def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(out))
 
 
-_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion)\b", re.I)
+_MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)[\s-]*(thousand|million|billion)\b", re.I)
 _WAN = {"thousand": 0.1, "million": 100, "billion": 100_000}  # in 万
 
 
@@ -395,6 +406,7 @@ def analyse(question: str) -> Query:
         asks_name=bool(_ASKS_NAME.search(norm)),
         asks_amount=bool(_ASKS_AMOUNT.search(norm)),
         asks_change=bool(_ASKS_CHANGE.search(norm)),
+        asks_cause=bool(_ASKS_CAUSE.search(norm)),
         role=role_asked(ws),
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),

@@ -421,3 +421,13 @@ def test_the_part_an_english_partitive_question_asks_about(question, part):
 ])
 def test_the_unit_an_english_question_asks_in(question, unit):
     assert analyse(question).unit == unit
+
+
+def test_hyphenated_english_amounts_and_causes():
+    assert "20" in chinese_amounts("the 2-billion-yuan fund")  # 20亿
+    assert analyse("市科技局认为主要原因是什么？").asks_cause
+    assert analyse("Why has Chongqing no national manufacturing innovation centre?").asks_cause
+    assert not analyse("国家制造业创新中心全国已落地多少家？").asks_cause
+    assert analyse("2020年新增的904名省部级以上高层次人才中,国家级人才有多少名？").part == (
+        "国家级", "人才")
+    assert analyse("市科技局在2020年报告里自曝短板时说,重庆一共只有几个国家重点实验室？").part == ()

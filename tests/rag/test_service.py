@@ -102,6 +102,11 @@ def test_near_miss_questions_are_refused(service, question):
      "2023年全市科技服务业规上企业营业收入同比增长了多少？", "15.4%"),
     # A heading naming a year (一、2020年工作情况) dates its section; the report's publication
     # date (2021年06月11日) does not.
+    # A cause asked (为什么) needs one stated: 重庆仍是空白 states none.
+    ("为什么重庆还没有国家制造业创新中心？", "国家制造业创新中心全国已落地多少家？", "13家"),
+    # The part of a counted whole (904名…中,院士) needs its own number.
+    ("2020年新增的904名省部级以上高层次人才中,院士有多少名？",
+     "2020年新增了多少名省部级以上高层次人才？", "904名"),
     # A sentence naming 重庆 (西部(重庆)科学城) does not answer for 成都, the region asked.
     ("西部(成都)科学城集聚了多少个高端研发机构？", "西部(重庆)科学城集聚了多少个高端研发机构？", "43个"),
     ("2021年组织实施新冠肺炎疫情防控应急科研项目多少项？",
@@ -255,3 +260,8 @@ def test_which_of_a_stated_count_needs_the_names(service, question, fact):
     answer = service.ask(question)
     assert answer.answerable is (fact is not None)
     assert fact is None or fact in answer.text
+
+
+def test_a_share_asked_as_比例_is_answered_by_a_percentage(service):
+    answer = service.ask("截至2019年一季度,主城外区县的高新技术企业占全市的比例是多少？")
+    assert answer.answerable and "40.8%" in answer.citations[0].quote
