@@ -162,8 +162,13 @@ class Assembler:
             # Where a sentence's year may be stated: its section up to the passage (到2025年
             # leads a list of goals), its headings, or the document's dates (a 2019 letter
             # says 今年).
-            year_scope = normalise(doc.text[section_start(doc, chunk):chunk.end]) + "\n" \
-                + context + "\n" + ("" if _dated_elsewhere(chunk) else dated)
+            section = normalise(doc.text[section_start(doc, chunk):chunk.end])
+            # The document's date does not date a section whose heading names a year (一、2020年
+            # 工作情况) or that sets a target year (到2025年), unless the question's year names
+            # the document itself (2022年的指导意见).
+            undated = (_dated_elsewhere(chunk) or _TARGET_YEAR.search(section)) and not any(
+                y in query.document_years for y in query.years)
+            year_scope = section + "\n" + context + "\n" + ("" if undated else dated)
             years = tuple(y for y in query.years if y in year_scope)
             # The document's own number (渝科局函〔2024〕300号, in its header, not its text) is
             # covered in every sentence of it, as a year in scope is.
@@ -478,6 +483,7 @@ def _dated_elsewhere(chunk) -> bool:
     return any(_YEAR_NAMED.search(h) for h in chunk.meta.get("headings") or [])
 
 
+_TARGET_YEAR = re.compile(r"(?:到|至|力争)\s*(?:19|20)\d{2}\s*年")
 _YEAR_NAMED = re.compile(r"(?:19|20)\d{2}\s*年")
 
 

@@ -63,6 +63,9 @@ _ASKS_CHANGE = re.compile(r"增长|增幅|增速|增加|提高|提升|上升|下
                           r"\b(?:grow|grew|grown|growth|increase|increased|rise|rose|risen|decline|"
                           r"declined|fall|fell|drop|dropped|share|percent|percentage|rate|ratio|"
                           r"proportion|times)\b", re.I)
+_DOCUMENT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:的|那份|这份|份|发布的|印发的)?\s*(?:指导意见|意见|"
+                            r"文件|工作报告|报告|复函|答复|函|\b(?:guidance|guideline|opinion|"
+                            r"report|reply|replies|letter|document|work report)\b)")
 _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|were) the (?:main )?"
                          r"(?:reasons?|causes?)\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
@@ -100,6 +103,8 @@ class Query:
     asks_amount: bool = False  # how many / how much: the answer states a number
     asks_change: bool = False  # 增长了多少 / what share: a growth rate or share may answer
     asks_cause: bool = False  # 原因是什么 / why: the answer must state a cause
+    # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
+    document_years: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
     # 主任 in 实验室的主任是谁: the person asked for is named by this role; a sentence without it
     # names no such person. "" if none.
@@ -407,6 +412,7 @@ def analyse(question: str) -> Query:
         asks_amount=bool(_ASKS_AMOUNT.search(norm)),
         asks_change=bool(_ASKS_CHANGE.search(norm)),
         asks_cause=bool(_ASKS_CAUSE.search(norm)),
+        document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),

@@ -431,3 +431,13 @@ def test_hyphenated_english_amounts_and_causes():
     assert analyse("2020年新增的904名省部级以上高层次人才中,国家级人才有多少名？").part == (
         "国家级", "人才")
     assert analyse("市科技局在2020年报告里自曝短板时说,重庆一共只有几个国家重点实验室？").part == ()
+
+
+@pytest.mark.parametrize("question, years", [
+    ("Under the 2022 guidance opinion, how many experts are shared?", ("2022",)),
+    ("2019年复函提到新备案了多少个星创天地？", ("2019",)),
+    ("What share did high-tech zones account for in 2022?", ()),
+    ("2021年重庆新增省部级以上高层次人才多少名？", ()),
+])
+def test_a_year_that_names_a_document(question, years):
+    assert analyse(question).document_years == years

@@ -102,6 +102,10 @@ def test_near_miss_questions_are_refused(service, question):
      "2023年全市科技服务业规上企业营业收入同比增长了多少？", "15.4%"),
     # A heading naming a year (一、2020年工作情况) dates its section; the report's publication
     # date (2021年06月11日) does not.
+    # A section setting a target year (到2025年) is not dated by its document (2022): a 2022
+    # figure is not a 2025 target, unless the year names the document (2022年的指导意见).
+    ("2022年高新区对全市工业总产值的贡献是多少？", "按2022年的指导意见,高新区对全市工业总产值的贡献要超过多少？",
+     "30%"),
     # A cause asked (为什么) needs one stated: 重庆仍是空白 states none.
     ("为什么重庆还没有国家制造业创新中心？", "国家制造业创新中心全国已落地多少家？", "13家"),
     # The part of a counted whole (904名…中,院士) needs its own number.
