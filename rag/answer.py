@@ -507,8 +507,9 @@ def names_listed(sentence: str, counted: str, question: str) -> bool:
     研究开发服务、…等8个方面 does)."""
     count = STATED_COUNT.match(counted).group(0)
     noun = counted[len(count):].strip("的中里")
-    if sentence.rstrip().endswith((":", "：")) or (
-            len(noun) >= 2 and noun[-2:] in sentence and heading_level(sentence.strip()) is not None):
+    if sentence.rstrip().endswith((":", "：")):
+        return True
+    if len(noun) >= 2 and noun[-2:] in sentence and heading_level(sentence.strip()) is not None:
         return True
     at = sentence.find(count)
     if at >= 0:  # names come before the count (A、B等8个方面) or after it (5个:A、B)
@@ -516,6 +517,7 @@ def names_listed(sentence: str, counted: str, question: str) -> bool:
         ends = [m.end() for m in _CLAUSE_END.finditer(sentence, at)]
         sentence = sentence[start:ends[1] if len(ends) > 1 else len(sentence)]
     return bool(_ENUMERATES.search(sentence)) or quotes_new_term(sentence, question)
+
 
 _QUOTED = re.compile(r"[“\"「‘]([^”\"」’]{2,20})[”\"」’]|《([^》]{2,60})》")
 

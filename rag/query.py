@@ -41,7 +41,8 @@ _LINKS = _COPULAS | frozenset("一共 共 约 大约 累计".split())
 _GENERIC_HEADS = frozenset("规模 数量 数目 金额 总额 总数 总量 数 人数 个数 多少 目标 数字 情况".split())
 # A question asking what something is called, or what kind it is: policy texts coin such names
 # in quotation marks (“一网通”, “小而精”), so a sentence quoting a new term is likelier the answer.
-_ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|(?:题目|标题|名称|名字)(?:是|为)什么|什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
+_ASKS_NAME = re.compile(r"(?:叫|称|名为|称为)什么|(?:题目|标题|名称|名字)(?:是|为)什么|"
+                        r"什么(?:名字|名称|原则|类型|模式|样|方式|机制|理念)|哪种|哪类|"
                         r"怎样的|\b(?:called|named|what kind|what type|which kind|which type)\b", re.I)
 # Units an English question asks its amount in ("in square kilometres", "how many yuan"): the
 # Chinese unit the answer must carry, as 多少平方公里 would ask. Only after "in" or "how many":
