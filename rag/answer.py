@@ -179,7 +179,7 @@ class Assembler:
             # sentence of another letter answers for that letter, not this one. (Of two numbers
             # named, as in a comparison, either will do.)
             other_document = bool(query.doc_numbers) and not any(
-                n in self._normalised(doc) or n in _header_text(doc, ("title", "doc_number"))
+                n in self._normalised(doc) or n in own_number or n in _header_text(doc, ("title",))
                 for n in query.doc_numbers)
             # A city or province the question names must be what the passage is about.
             elsewhere = "place" in self.params.checks and any(

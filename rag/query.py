@@ -384,6 +384,7 @@ def english_unit(text: str) -> str:
 def analyse(question: str) -> Query:
     """Parse a question once; later stages read the result instead of re-parsing."""
     norm = normalise(question)
+    digits = THOUSANDS.sub("", norm)  # numbers read whole: 1,279 → 1279
     tokens = tuple(dict.fromkeys(tokenize(question)))
     ws = words(question)  # precise-mode words, cut once for every phrase rule below
     asking = asking_words(ws)
@@ -399,9 +400,8 @@ def analyse(question: str) -> Query:
         tokens=tokens,
         groups=tuple((t,) for t in terms),
         years=tuple(dict.fromkeys(_YEAR.findall(norm))),
-        numbers=tuple(dict.fromkeys(NUMBER.findall(THOUSANDS.sub("", norm))
-                                    + (list(chinese_amounts(THOUSANDS.sub("", norm)))
-                                       if english else []))),
+        numbers=tuple(dict.fromkeys(NUMBER.findall(digits)
+                                    + (list(chinese_amounts(digits)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := _UNIT.search(norm))
