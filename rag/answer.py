@@ -20,7 +20,7 @@ import numpy as np
 from index.clean import heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.query import CJK, NUMBER, STATED_COUNT, Query, regions_in
+from rag.query import CJK, NUMBER, STATED_COUNT, THOUSANDS, Query, regions_in
 from rag.types import Citation, Hit
 
 _SENTENCE = re.compile(r"[^。！？；!?;\n]+(?:[。！？；!?;]+|\n|$)")
@@ -155,6 +155,7 @@ class Assembler:
         out = []
         # A question comparing years needs a sentence per year, often from different documents.
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
+        counts = stated_counts(query)
         for hit in hits[:considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
@@ -184,6 +185,10 @@ class Assembler:
             # A city or province the question names must be what the passage is about.
             elsewhere = "place" in self.params.checks and any(
                 p not in year_scope for p in query.places)
+            # The 2,780 projects asked about are those of a passage stating 2780: another
+            # passage's projects (148个、总投资额超1200亿元) are other projects.
+            passage = normalise(chunk.text) + "\n" + context
+            counts_elsewhere = any(n not in passage for n in counts)
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 if _DATE_LINE.match(sent):
@@ -216,7 +221,7 @@ class Assembler:
                 other_regions = "place" in self.params.checks and bool(query.regions) and bool(
                     regions_in(sent) or "重庆" in sent) \
                     and not any(r in with_context for r in query.regions)
-                if elsewhere or other_document or other_regions:
+                if elsewhere or other_document or other_regions or counts_elsewhere:
                     support = 0.0  # 成都市 asked, a passage about Chongqing found
                 if "year" in self.params.checks and query.years and not years:
                     support = 0.0  # about another year: 2023年 asked, 十三五期间 stated
@@ -466,6 +471,19 @@ def section_start(doc: Document, chunk) -> int:
     lo = max(0, chunk.start - SECTION_REACH)
     found = doc.text.rfind(headings[-1], lo, chunk.start) if headings else -1
     return found if found >= 0 else chunk.start
+
+
+# A count a question states of what it asks about: 57项 (项目), "2,780 … projects". Not a rate's
+# base (per 10,000 people), an ordinal (13th) or a share (40%).
+_COUNT_ZH = re.compile(r"(?<![\d.])(\d{2,6})\s*[个项家所名人位支条件座]")
+_COUNT_EN = re.compile(r"(?<![\d.,])(\d{2,6})(?![\d.%]|th|st|nd|rd)\s+(?!people|persons)[a-z]")
+
+
+def stated_counts(query: Query) -> list[str]:
+    """The counts of two or more digits the question states (years aside)."""
+    text = THOUSANDS.sub("", query.text) if query.english else query.text
+    return [n for n in (_COUNT_EN if query.english else _COUNT_ZH).findall(text)
+            if n not in query.years]
 
 
 def _numbers_found(query: Query, text: str, years: tuple[str, ...]) -> float:

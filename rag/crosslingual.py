@@ -27,10 +27,10 @@ from rag.query import THOUSANDS, chinese_amounts
 _WORD = re.compile(r"[a-z0-9][a-z0-9&'-]*")
 _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
 # English words that frame a question, or name the whole corpus, and so select nothing: as
-# rag.query.FRAMING_WORDS does for 要求 / 提出 / 计划 / 类型, the verbs that report what a document
-# says and the modal verbs are left out, or their many translations (say → 云, 倾诉, 再说) pose
-# as missing evidence. So are the nouns that name a quantity asked for (number → 号, 电话), as
-# 数量 and 金额 are in Chinese.
+# rag.query.FRAMING_WORDS does for 要求 / 提出 / 计划 / 类型 / 文件, the verbs that report what a
+# document says or wants and the modal verbs are left out, or their many translations (say → 云,
+# 倾诉, 再说) pose as missing evidence. So are the nouns that name a quantity asked for (number →
+# 号, 电话), as 数量 and 金额 are in Chinese.
 STOPWORDS = frozenset("""
 the a an of in on to for by and or does do did what which who whom how many much is are was were
 its it be should with as from that this at per have has had into than about according under
@@ -39,6 +39,7 @@ say says said state states stated mention mentions mentioned ask asks asked requ
 required propose proposes proposed plan plans planned should would will can could may must
 kind kinds type types sort besides apart also
 number amount quantity share proportion percentage
+document documents want wants wanted request requested given
 """.split())
 
 # Past forms the suffix rules of _word_forms cannot undo (built → build, not CC-CEDICT's 新建).
@@ -52,6 +53,8 @@ undertaken:undertake struck:strike fell:fall fallen:fall
 """.split())
 # "Which two laboratories": the count frames the answer's list, as 哪两个 does in Chinese.
 _COUNT_WORDS = frozenset("two three four five six several".split())
+# The particles of phrasal verbs (draw up, set out, carry out, single out).
+_PARTICLES = frozenset("up out off down back over".split())
 
 GLOSSARY = Path(__file__).with_name("policy_glossary.tsv")
 
@@ -209,6 +212,16 @@ def _word_forms(word: str) -> list[str]:
     return forms
 
 
+def _matchable(found: list[str], known: set[str] | dict[str, int]) -> list[tuple[str, ...]]:
+    """The group of an English word's translations: those BM25 knows, else up to three."""
+    matchable = sorted({t for t in found if t.lower() in known})
+    if matchable:
+        return [tuple(matchable)]
+    # A real word the corpus never uses ("football"): kept, so that the answer assembler counts
+    # it as missing evidence instead of it silently vanishing from the question.
+    return [tuple(sorted(set(found)))[:3]] if found else []
+
+
 def expand_english(question: str, known: set[str] | dict[str, int],
                    glossary: bool = True) -> list[tuple[str, ...]]:
     """Chinese terms for an English question, grouped by the English word they translate.
@@ -240,20 +253,22 @@ def expand_english(question: str, known: set[str] | dict[str, int],
         if word in _COUNT_WORDS and i > 1 and words[i - 2] in ("which", "what"):
             continue
         found: list[str] = []
-        if i < len(words) and not (word in STOPWORDS and words[i] in STOPWORDS):
-            # Two words of a question's frame ("how many" → 几个) name nothing asked for.
-            found += dictionary.get(f"{word} {words[i]}", ())
+        if i < len(words) and word not in STOPWORDS:
+            # A pair led by a word of the question's frame names nothing asked for ("how many" →
+            # 几个, "to set" → 定). The pair's first word may be inflected (laid out → lay out).
+            found += [t for form in _word_forms(word)
+                      for t in dictionary.get(f"{form} {words[i]}", ())]
+        if found and i < len(words) and words[i] in _PARTICLES:
+            # A phrasal verb means what its dictionary entry says (draw up → 制定); its particle
+            # read on its own joins the next word instead (up to → 截至).
+            groups += _matchable(found, known)
+            i += 1
+            continue
         if word not in STOPWORDS and len(word) >= 3:
             found += _translations(dictionary, word)
             if word in names or not found:
                 found += _pinyin_index(known).get(word, ())
-        matchable = sorted({t for t in found if t.lower() in known})
-        if matchable:
-            groups.append(tuple(matchable))
-        elif found:
-            # A real word the corpus never uses ("football"): kept, so that the answer assembler
-            # counts it as missing evidence instead of it silently vanishing from the question.
-            groups.append(tuple(sorted(set(found)))[:3])
+        groups += _matchable(found, known)
     groups += [(t,) for t in tokenize(question) if (not t.isascii() or t.isdigit()) and t in known]
     groups += [(n,) for n in chinese_amounts(question) if n in known]  # 20 million → 2000(万)
     return list(dict.fromkeys(groups))

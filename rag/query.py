@@ -69,8 +69,8 @@ _DOCUMENT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:的|那份|这份|份
                             r"report|reply|replies|letter|document|work report)\b)")
 _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|were) the (?:main )?"
                          r"(?:reasons?|causes?)\b", re.I)
-_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|什么时间|\b(?:which|what) year\b|^when\b",
-                        re.I)
+_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|哪天|什么时间|什么日期|几月几日|"
+                        r"\b(?:which|what) (?:year|date|day)\b|^when\b", re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
 # English words whole: "count" is in "counties", which asks for no quantity.

@@ -5,7 +5,7 @@ import pytest
 
 from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
-    states_measure
+    stated_counts, states_measure
 from rag.crosslingual import expand_english
 from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
     ordinals_named, part_asked, parties_asked, quantity_focus, with_groups
@@ -441,3 +441,44 @@ def test_hyphenated_english_amounts_and_causes():
 ])
 def test_a_year_that_names_a_document(question, years):
     assert analyse(question).document_years == years
+
+
+def test_a_phrasal_verb_is_read_whole_and_its_particle_not_on_its_own():
+    # "draw up to single out": 制定 for "draw up"; "up to" (截至) and "to single" are no terms.
+    vocab = {"制定": 0, "拟定": 1, "截至": 2, "到": 3, "名录": 4, "布局": 5, "谋划": 6, "企划": 7}
+    groups = expand_english("What list did they draw up to single out?", vocab)
+    flat = {t for g in groups for t in g}
+    assert "制定" in flat and not {"截至", "到"} & flat
+    # A past form finds the phrase too: laid out → lay out.
+    assert ("企划",) in expand_english("Which platforms were laid out?", vocab, glossary=False)
+
+
+def test_a_pair_led_by_a_frame_word_is_not_a_phrase():
+    vocab = {"定": 0, "设立": 1, "建设": 2}
+    groups = expand_english("Which institute does it plan to set up?", vocab)
+    assert ("定",) not in groups  # CC-CEDICT's "to set", led by the frame word "to"
+    assert any("设立" in g for g in groups)
+
+
+def test_english_words_naming_the_document_or_the_wish_are_frame():
+    vocab = {"文件": 0, "要": 1, "需要": 2, "意见": 3}
+    assert expand_english("What opinion document does it want?", vocab) == [("意见",)]
+
+
+@pytest.mark.parametrize("question", ["On what date did the bureau sign the notice?",
+                                      "这份通知是什么日期签发的？", "大会哪天举办？"])
+def test_a_question_asking_a_date_needs_one(question):
+    assert analyse(question).asks_year
+
+
+def test_a_count_the_question_states_must_be_in_the_passage():
+    # The 2,780 projects asked about are not the 148 projects of another passage.
+    query = with_groups(analyse("What was the total investment of the 2,780 upgrade projects?"),
+                        [("投资",), ("总投资额",), ("项目",)])
+    other = Document(id="d", text="引进集成电路等项目148个、总投资额超1200亿元。", meta={})
+    weights = {"投资": 2.0, "总投资额": 4.0, "项目": 1.0}
+    assert not _assemble(query, other, weights)[1]
+    same = Document(id="d", text="实施改造项目2780个、总投资额超1200亿元。", meta={})
+    assert _assemble(query, same, weights)[1]
+    assert stated_counts(analyse("2020年实施的57项应急科研项目投入了多少经费？")) == ["57"]
+    assert stated_counts(analyse("How many patents per 10,000 people in the 13th plan?")) == []
