@@ -297,6 +297,8 @@ class Assembler:
             return False  # 重庆和四川各出资多少: the fund's total names neither share
         if "focus" in checks and query.role and query.role[-2:] not in sentence:
             return False  # 主任是谁: a sentence naming no 主任 names no such person
+        if "focus" in checks and query.operator and not any(v in sentence for v in query.operator):
+            return False  # 由哪家单位负责运营: “易智网”建成…服务平台 names no operator
         if "date" in checks and query.asks_year and not _DATE.search(sentence):
             return False
         return True

@@ -110,6 +110,9 @@ class Query:
     # 主任 in 实验室的主任是谁: the person asked for is named by this role; a sentence without it
     # names no such person. "" if none.
     role: str = ""
+    # 由哪家单位负责运营 / which organisation chairs: a body asked for by what it does; a sentence
+    # naming no such role (运营, 牵头, 依托) names no such body.
+    operator: tuple[str, ...] = ()
     # Latin names a mostly Chinese question asks about (pct, gdp): documents that never write
     # them do not answer. () in English questions.
     latin_names: tuple[str, ...] = ()
@@ -292,6 +295,22 @@ def role_asked(tokens: list[str]) -> str:
     return ""
 
 
+# The verbs of running something, any of which answers a question asking who runs it: a passage
+# may say 牵头 where the question says 负责.
+_OPERATING = ("负责", "牵头", "承担", "运营", "运行", "管理", "主办", "承办", "主管")
+_OPERATOR_ZH = re.compile(r"哪(?:一)?[家个些所位][^，,。？?]{0,12}?(?:负责|牵头|承担|运营|运行|管理|主办|承办|主管)")
+_OPERATOR_EN = re.compile(r"\b(?:which|what|who)\b[^?]{0,40}?\b(?:runs?|operates?|manages?|chairs?|"
+                          r"hosts?|leads?|oversees?|(?:is|are|was|were) (?:responsible|in charge))\b")
+
+
+def operator_asked(norm: str) -> tuple[str, ...]:
+    """The verbs one of which a sentence must hold to name the body a question asks for by its
+    role (由哪家单位负责运营, 依托哪所高校, which organisation chairs); () if none is asked."""
+    if "依托哪" in norm:
+        return ("依托",)
+    return _OPERATING if _OPERATOR_ZH.search(norm) or _OPERATOR_EN.search(norm) else ()
+
+
 _PLACE_SUFFIX = "市省区县"
 # Kinds of area, not places, though they end like one: 高新区 is any high-tech zone, and a
 # passage about 綦江's zone need not write 高新 again.
@@ -415,6 +434,7 @@ def analyse(question: str) -> Query:
         asks_cause=bool(_ASKS_CAUSE.search(norm)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
+        operator=operator_asked(norm),
         places=places_named(ws),
         latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
         ordinals=ordinals_named(norm),

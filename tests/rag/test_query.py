@@ -482,3 +482,19 @@ def test_a_count_the_question_states_must_be_in_the_passage():
     assert _assemble(query, same, weights)[1]
     assert stated_counts(analyse("2020年实施的57项应急科研项目投入了多少经费？")) == ["57"]
     assert stated_counts(analyse("How many patents per 10,000 people in the 13th plan?")) == []
+
+
+@pytest.mark.parametrize("question, operator", [
+    ("“易智网”平台由哪家单位负责运营？", True),
+    ("Which organisation chairs the high-tech zone alliance?", True),
+    ("国家应用数学中心依托哪所高校建设？", True),
+    ("指导意见支持区县推进哪些应用场景建设？", False),  # 建设 asks what is built, not by whom
+])
+def test_a_body_asked_for_by_its_role_needs_a_sentence_naming_such_a_role(question, operator):
+    query = analyse(question)
+    assert bool(query.operator) is operator
+    if operator and not query.english:
+        assembler = Assembler()
+        assert not assembler._states_what_is_asked(query, "“易智网”建成线上线下成果转化服务平台。")
+        assert assembler._states_what_is_asked(
+            query, "平台由重庆科技服务大市场牵头运营,依托重庆大学建设。")
