@@ -284,6 +284,8 @@ class Assembler:
             return False
         if "focus" in checks and query.part and not all(w in sentence for w in query.part):
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
+        if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
+            return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):
             return False  # 主要原因是什么: 重庆仍是空白 states no cause
         if "focus" in checks and query.part_groups and not all(
@@ -513,10 +515,15 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
 
 
 # A cause stated: what 原因是什么 / why needs.
+_ORDINAL_STATED = re.compile(r"第\s*(?:\d+|[一二两三四五六七八九十百]+)")
 _CAUSE_STATED = re.compile(r"因为|由于|原因|导致|源于|在于|造成|受.{1,8}影响|因此|所以")
 # Two listed items (检验检测认证服务、技术转移服务), neither a bare count (15个、其中6个).
 _ENUMERATES = re.compile(r"[^\d、，,。；;：:]{2}、[^\d、，,。；;：:]{2}")
 _CLAUSE_END = re.compile(r"[，,；;。]")
+
+
+# The addressee a letter opens with (易小光委员:, 杨贵林代表:): a colon that introduces no list.
+_SALUTATION = re.compile(r"^[^,，。、]{1,10}(?:委员|代表|同志|先生|女士)[:：]$")
 
 
 def names_listed(sentence: str, counted: str, question: str) -> bool:
@@ -527,7 +534,7 @@ def names_listed(sentence: str, counted: str, question: str) -> bool:
     研究开发服务、…等8个方面 does)."""
     count = STATED_COUNT.match(counted).group(0)
     noun = counted[len(count):].strip("的中里")
-    if sentence.rstrip().endswith((":", "：")):
+    if sentence.rstrip().endswith((":", "：")) and not _SALUTATION.match(sentence.strip()):
         return True
     if len(noun) >= 2 and noun[-2:] in sentence and heading_level(sentence.strip()) is not None:
         return True

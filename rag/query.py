@@ -69,6 +69,7 @@ _DOCUMENT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:的|那份|这份|份
                             r"report|reply|replies|letter|document|work report)\b)")
 _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|were) the (?:main )?"
                          r"(?:reasons?|causes?)\b", re.I)
+_ASKS_RANK = re.compile(r"第几|\brank(?:ed|s|ing)?\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|哪天|什么时间|什么日期|几月几日|"
                         r"\b(?:which|what) (?:year|date|day)\b|^when\b", re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
@@ -104,6 +105,7 @@ class Query:
     asks_amount: bool = False  # how many / how much: the answer states a number
     asks_change: bool = False  # 增长了多少 / what share: a growth rate or share may answer
     asks_cause: bool = False  # 原因是什么 / why: the answer must state a cause
+    asks_rank: bool = False  # 排第几 / what rank: the answer must state an ordinal (第79位)
     # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
     document_years: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
@@ -218,8 +220,8 @@ def part_asked(ws: list[str]) -> tuple[str, ...]:
             rest = rest[1:]
         if rest and rest[0] == "是":
             return _noun_run(rest[1:])
-    # 904名…人才中,国家级人才有多少名: after a counted whole and its 中, the words before 有多少.
-    within = [j for j, w in enumerate(ws[:asks[-1]]) if w in ("中", "当中", "其中")
+    # 904名…人才中,国家级人才有多少名: after a counted whole and its 中 (里), the words before 有多少.
+    within = [j for j, w in enumerate(ws[:asks[-1]]) if w in ("中", "当中", "其中", "里")
               and any(NUMBER.fullmatch(t) and ws[k + 1] in COUNTERS for k, t in enumerate(ws[:j]))]
     if within:
         between = [w for w in ws[within[-1] + 1:asks[-1]] if w not in (",", "，", "有")]
@@ -244,7 +246,7 @@ def english_part(norm: str) -> str:
 
 
 _WHICH_ONES = re.compile(r"分别(?:叫什么|是什么|是哪)|具体是哪|具体包括哪|是哪几|有哪些|是哪些|叫什么名字")
-STATED_COUNT = re.compile(r"(?<![哪几])(?:\d+|[两二三四五六七八九十]+)[个家项所支条批类]")
+STATED_COUNT = re.compile(r"(?<![哪几])(?:\d+|[两二三四五六七八九十]+)[个家项所支条批类点件种]")
 
 
 def names_counted(norm: str) -> str:
@@ -432,6 +434,7 @@ def analyse(question: str) -> Query:
         asks_amount=bool(_ASKS_AMOUNT.search(norm)),
         asks_change=bool(_ASKS_CHANGE.search(norm)),
         asks_cause=bool(_ASKS_CAUSE.search(norm)),
+        asks_rank=bool(_ASKS_RANK.search(norm)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
         operator=operator_asked(norm),

@@ -5,7 +5,7 @@ import pytest
 
 from index.types import Chunk, Document
 from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
-    stated_counts, states_measure
+    names_listed, stated_counts, states_measure
 from rag.crosslingual import expand_english
 from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
     ordinals_named, part_asked, parties_asked, quantity_focus, with_groups
@@ -498,3 +498,22 @@ def test_a_body_asked_for_by_its_role_needs_a_sentence_naming_such_a_role(questi
         assert not assembler._states_what_is_asked(query, "“易智网”建成线上线下成果转化服务平台。")
         assert assembler._states_what_is_asked(
             query, "平台由重庆科技服务大市场牵头运营,依托重庆大学建设。")
+
+
+def test_a_rank_asked_needs_an_ordinal():
+    query, assembler = analyse("按实验室数量算,重庆在全国各省份中排第几？"), Assembler()
+    assert query.asks_rank and analyse("Where did Chongqing rank in the Nature Index?").asks_rank
+    assert not assembler._states_what_is_asked(query, "新增2个省部共建国家重点实验室。")
+    assert assembler._states_what_is_asked(query, "全球科研指数排名第79位。")
+
+
+def test_a_part_of_a_counted_whole_may_follow_li():
+    # 82件建议里,重点建议有几件: the part, like 904名人才中,国家级人才有多少名.
+    assert analyse("市科技局承办的82件人大代表建议里,重点建议有几件？").part == ("重点", "建议")
+
+
+def test_a_letters_salutation_introduces_no_list():
+    query = analyse("易小光委员提出的四点建议,具体分别是什么？")
+    assert query.names_counted.startswith("四点")
+    assert not names_listed("易小光委员:", query.names_counted, query.text)
+    assert names_listed("从以下四点建议出发:", query.names_counted, query.text)
