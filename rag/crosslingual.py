@@ -25,6 +25,7 @@ from index.lexical import tokenize
 from rag.query import THOUSANDS, chinese_amounts
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9&'-]*")
+_CROSS_REFERENCE = re.compile(r"(?:see(?: also)?|(?:old |archaic |japanese )?variant of) ", re.I)
 _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
 # English words that frame a question, or name the whole corpus, and so select nothing: as
 # rag.query.FRAMING_WORDS does for 要求 / 提出 / 计划 / 类型 / 文件, the verbs that report what a
@@ -39,7 +40,8 @@ say says said state states stated mention mentions mentioned ask asks asked requ
 required propose proposes proposed plan plans planned should would will can could may must
 kind kinds type types sort besides apart also
 number amount quantity share proportion percentage
-document documents want wants wanted request requested given
+document documents want wants wanted request requested given intend intends intended
+their they them these those there we our us you your his her
 """.split())
 
 # Past forms the suffix rules of _word_forms cannot undo (built → build, not CC-CEDICT's 新建).
@@ -96,6 +98,8 @@ def _build_tables():
         headword = entry["simplified"]
         (chars if len(headword) == 1 else spelled)[headword].add(_toneless(entry["pinyin"]))
         for definition in entry["definitions"]:
+            if _CROSS_REFERENCE.match(definition):
+                continue  # "see 下功夫" defines nothing: read as "see", it made see → 下功夫
             words = _WORD.findall(_DEFINITION_NOISE.sub("", definition.lower()).strip())
             if 1 <= len(words) <= 2:
                 for word in words:

@@ -517,3 +517,11 @@ def test_a_letters_salutation_introduces_no_list():
     assert query.names_counted.startswith("四点")
     assert not names_listed("易小光委员:", query.names_counted, query.text)
     assert names_listed("从以下四点建议出发:", query.names_counted, query.text)
+
+
+def test_cross_references_and_pronouns_translate_to_nothing():
+    from rag.crosslingual import _dictionary
+    # CC-CEDICT's "see 下功夫" is a pointer, not a definition of "see"; "their" is no term (及其).
+    assert "下功夫" not in _dictionary().get("see", ())
+    groups = expand_english("What do they want to see in their plan?", {"下功夫": 0, "及其": 1})
+    assert not {"下功夫", "及其"} & {t for g in groups for t in g}
