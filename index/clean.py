@@ -27,7 +27,7 @@ HEADER_FIELDS = {
 _LABELS = "|".join(HEADER_FIELDS)
 _HEADER_LINE = re.compile(r"^[ \t\u3000]*(?:\[\s*[\u4e00-\u9fff]{2,6}\s*\]|(?:" + _LABELS
                           + r")[ \t\u3000]*[:：]).*$", re.M)
-_HEADER_FIELD = re.compile(r"\[\s*(" + _LABELS + r")\s*\][ \t\u3000]*([^\[\n]*)")
+HEADER_FIELD = re.compile(r"\[\s*(" + _LABELS + r")\s*\][ \t\u3000]*([^\[\n]*)")
 # `索引号：… 主题分类：…`, as header tables of web pages read once extracted: a line that
 # starts with a label, one value per label, each running to the next label.
 _COLON_FIELD = re.compile(r"(" + _LABELS + r")[ \t\u3000]*[:：][ \t\u3000]*(.*?)(?=[ \t\u3000]*(?:"
@@ -115,7 +115,7 @@ def _title(lines: list[str]) -> tuple[int, str]:
 
 def _header_fields(text: str) -> dict[str, str]:
     """Fields of the header block, either form; the first value of a label wins."""
-    found: list[tuple[str, str]] = _HEADER_FIELD.findall(text)
+    found: list[tuple[str, str]] = HEADER_FIELD.findall(text)
     for line in _HEADER_LINE.finditer(text):
         found += _COLON_FIELD.findall(line.group())
     meta: dict[str, str] = {}

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from index.clean import heading_level
+from index.clean import HEADER_FIELD, HEADER_FIELDS, heading_level
 from index.lexical import normalise
 from index.types import Document
 from rag.query import CJK, NUMBER, STATED_COUNT, THOUSANDS, Query, regions_in
@@ -231,6 +231,35 @@ class Assembler:
                     support = 0.0
                     score -= 0.3
                 out.append(Sentence(chunk.doc_id, s, e, score, support, hit.rank, years, bonus))
+        return out + self._field_candidates(query, hits[:considered], docs, groups)
+
+    def _field_candidates(self, query: Query, hits: list[Hit], docs: dict[str, Document],
+                          groups: list[tuple[tuple[str, ...], float]]) -> list[Sentence]:
+        """The header fields a question names by their label ([ 发文字号 ] 渝科局函〔2024〕300号 for
+        发文字号是什么, [ 成文日期 ] for 成文日期), from the top passages' documents. The header
+        block is metadata, in no chunk; its line is still the document's text, so citable. The
+        document's title, addressee and publisher stand as the field's context (第0798号提案答复
+        的函, 杨贵林代表)."""
+        # 索引号为11500000MB…的文件 names the document by a field; it does not ask for it.
+        labels = [label for label in HEADER_FIELDS if label in query.text
+                  and not re.search(label + r"\s*(?:为|是|[:：])?\s*(?:[\w〔]|[\u4e00-\u9fff]{1,8}〔)",
+                                        query.text, re.A)]
+        out: list[Sentence] = []
+        for hit in {h.chunk.doc_id: h for h in reversed(hits)}.values() if labels else ():
+            doc = docs[hit.chunk.doc_id]
+            field = next((m for m in HEADER_FIELD.finditer(doc.text) if m.group(1) in labels), None)
+            if field is None or (query.doc_numbers and not any(
+                    n in _header_text(doc, ("title", "doc_number")) for n in query.doc_numbers)):
+                continue
+            end = field.start() + len(field.group().rstrip())
+            line = normalise(doc.text[field.start():end])
+            header = _header_text(doc, ("title", "addressee", "publisher", "genre", "kind"))
+            support = self._coverage(header + "\n" + line,
+                                     groups, self.params.partial_credit) \
+                if self._states_what_is_asked(query, line) else 0.0
+            # Above any sentence of the text: the label asked names this line.
+            score = 1.0 + self._coverage(line, groups) + 0.3 * support + 0.15 / hit.rank
+            out.append(Sentence(doc.id, field.start(), end, score, support, hit.rank))
         return out
 
     def _fact_clause(self, query: Query, text: str, lead: Sentence,

@@ -283,15 +283,15 @@ def asking_words(ws: list[str]) -> set[str]:
 
 
 def role_asked(tokens: list[str]) -> str:
-    """The role of the person asked for, from a question's `words`: X in "X是谁" / "X是哪位", or
-    in "哪位X"."""
+    """The role of the person asked for, from a question's `words`: X in "X是谁" / "X由谁担任" /
+    "X是哪位", or in "哪位X"."""
     for i, tok in enumerate(tokens):
         if tok not in ("谁", "哪位"):
             continue
         if tok == "哪位" and i + 1 < len(tokens):
             following = tokens[i + 1]  # 哪位人大代表 (jieba: 人大代表 or 人大, 代表)
             return following if CJK.search(following) else ""
-        if i >= 2 and tokens[i - 1] in ("是", "为") and CJK.search(tokens[i - 2]) \
+        if i >= 2 and tokens[i - 1] in ("是", "为", "由") and CJK.search(tokens[i - 2]) \
                 and tokens[i - 2] not in STOPWORDS:
             return tokens[i - 2]
     return ""

@@ -525,3 +525,26 @@ def test_cross_references_and_pronouns_translate_to_nothing():
     assert "下功夫" not in _dictionary().get("see", ())
     groups = expand_english("What do they want to see in their plan?", {"下功夫": 0, "及其": 1})
     assert not {"下功夫", "及其"} & {t for g in groups for t in g}
+
+
+def test_a_role_asked_as_who_holds_it():
+    assert analyse("川渝协同创新专项工作组的组长由谁担任？").role == "组长"
+
+
+def test_a_header_field_asked_by_its_label_is_cited_from_the_header():
+    # The header block is metadata, in no chunk, yet it is the document's text: citable.
+    header = "[ 索引号 ] 115/2024-00099 [ 发文字号 ] 渝科局函〔2024〕300号\n\n"
+    body = "重庆市科学技术局关于第0798号提案答复的函\n\n王晓颖委员:\n您提出的提案收悉。"
+    doc = Document(id="d", text=header + body,
+                   meta={"title": "重庆市科学技术局关于第0798号提案答复的函"})
+    chunk = Chunk(id="c", doc_id="d", text=body, start=len(header), end=len(doc.text), meta={})
+    hit = Hit(chunk=chunk, score=1.0, rank=1, source="bm25")
+    weights = {"0798": 3.0, "提案": 1.0, "答复": 1.0, "函": 0.5, "发": 0.5, "文字": 1.0}
+    text, answerable, citations = Assembler().assemble(
+        analyse("第0798号提案的答复函,发文字号是什么？"), [hit], {"d": doc}, weights, None, 0.0)
+    assert answerable and citations[0].quote == "[ 发文字号 ] 渝科局函〔2024〕300号"
+    assert doc.text[citations[0].start:citations[0].end] == citations[0].quote
+    # A field the question gives a value for names the document; it is not asked.
+    _, _, by_index = Assembler().assemble(analyse("索引号为115/2024-00099的函答复的是第几号提案？"),
+                                          [hit], {"d": doc}, {"索引": 1.0, "提案": 1.0}, None, 0.0)
+    assert all("索引号" not in c.quote for c in by_index)
