@@ -395,11 +395,16 @@ _EN_RATE = re.compile(r"\bwhat (?:[a-z-]+ ){0,2}(?:rates?|percentage|share|propo
                       r"\bpercentage\b", re.I)
 
 
+# How many (foreign) talents / people / researchers: a head count, written 38人, 904名 or 3位.
+_EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staff|employees|workers|"
+                           r"talents|researchers|experts|scientists|academicians|members)\b", re.I)
+
+
 def english_unit(text: str) -> str:
     """The Chinese unit an English question asks its amount in ("in yuan" → 元, "what rate" →
-    %), or ""."""
+    %, "how many people" → 人), or ""."""
     return next((unit for pattern, unit in _ENGLISH_UNITS if pattern.search(text)),
-                "%" if _EN_RATE.search(text) else "")
+                "%" if _EN_RATE.search(text) else "人" if _EN_HEADCOUNT.search(text) else "")
 
 
 def analyse(question: str) -> Query:

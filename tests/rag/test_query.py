@@ -548,3 +548,12 @@ def test_a_header_field_asked_by_its_label_is_cited_from_the_header():
     _, _, by_index = Assembler().assemble(analyse("索引号为115/2024-00099的函答复的是第几号提案？"),
                                           [hit], {"d": doc}, {"索引": 1.0, "提案": 1.0}, None, 0.0)
     assert all("索引号" not in c.quote for c in by_index)
+
+
+def test_an_english_head_count_needs_people_counted():
+    query = analyse("How many people were employed in the technology services sector in 2023?")
+    assert query.unit == "人" and analyse("How many foreign high-end talents came?").unit == "人"
+    assembler = Assembler()
+    assert not assembler._states_what_is_asked(query, "印发实施三年行动计划(2023-2025)。")
+    assert assembler._states_what_is_asked(query, "新增外国高端人才38人。")
+    assert assembler._states_what_is_asked(query, "新增省部级以上高层次人才904名。")
