@@ -553,6 +553,7 @@ def test_a_header_field_asked_by_its_label_is_cited_from_the_header():
 def test_an_english_head_count_needs_people_counted():
     query = analyse("How many people were employed in the technology services sector in 2023?")
     assert query.unit == "人" and analyse("How many foreign high-end talents came?").unit == "人"
+    query = with_groups(query, [("人才", "人员"), ("科技",), ("服务",), ("2023",)])
     assembler = Assembler()
     assert not assembler._states_what_is_asked(query, "印发实施三年行动计划(2023-2025)。")
     assert assembler._states_what_is_asked(query, "新增外国高端人才38人。")
