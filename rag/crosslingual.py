@@ -33,7 +33,8 @@ _DEFINITION_NOISE = re.compile(r"\(.*?\)|\[.*?\]|^(?:to|a|an|the) ")
 # 倾诉, 再说) pose as missing evidence. So are the nouns that name a quantity asked for (number →
 # 号, 电话), as 数量 and 金额 are in Chinese.
 STOPWORDS = frozenset("""
-the a an of in on to for by and or does do did what which who whom how many much is are was were
+the a an of in on to for by and or does do did what which who whom whose when where why how many
+much is are was were
 its it be should with as from that this at per have has had into than about according under
 chongqing chongqing's city municipal
 say says said state states stated mention mentions mentioned ask asks asked require requires
@@ -55,8 +56,8 @@ undertaken:undertake struck:strike fell:fall fallen:fall
 """.split())
 # "Which two laboratories": the count frames the answer's list, as 哪两个 does in Chinese.
 _COUNT_WORDS = frozenset("two three four five six several".split())
-# The particles of phrasal verbs (draw up, set out, carry out, single out).
-_PARTICLES = frozenset("up out off down back over".split())
+# The particles of phrasal verbs (draw up, set out, carry out, single out, turn into).
+_PARTICLES = frozenset("up out off down back over into".split())
 
 GLOSSARY = Path(__file__).with_name("policy_glossary.tsv")
 

@@ -558,3 +558,10 @@ def test_an_english_head_count_needs_people_counted():
     assert not assembler._states_what_is_asked(query, "印发实施三年行动计划(2023-2025)。")
     assert assembler._states_what_is_asked(query, "新增外国高端人才38人。")
     assert assembler._states_what_is_asked(query, "新增省部级以上高层次人才904名。")
+
+
+def test_question_words_and_into_are_frame_or_particle():
+    vocab = {"一旦": 0, "什么时候": 1, "评价": 2, "变成": 3, "转型": 4, "交互": 5, "向": 6}
+    assert expand_english("When assessing", vocab) == [("评价",)]
+    groups = expand_english("institutes turn into", vocab)
+    assert not {"交互", "向"} & {t for g in groups for t in g}  # turn into is read whole
