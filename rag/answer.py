@@ -257,8 +257,9 @@ class Assembler:
             support = self._coverage(header + "\n" + line,
                                      groups, self.params.partial_credit) \
                 if self._states_what_is_asked(query, line) else 0.0
-            # Above any sentence of the text: the label asked names this line.
-            score = 1.0 + self._coverage(line, groups) + 0.3 * support + 0.15 / hit.rank
+            # Above any sentence of the text (at most 1 + 0.3 + 0.15 + the number and quantity
+            # terms): the label asked names this line, so it leads the answer.
+            score = 2.5 + self._coverage(line, groups) + 0.3 * support + 0.15 / hit.rank
             out.append(Sentence(doc.id, field.start(), end, score, support, hit.rank))
         return out
 
