@@ -169,7 +169,12 @@ class Assembler:
             # the document itself (2022年的指导意见).
             undated = (_dated_elsewhere(chunk) or _TARGET_YEAR.search(section)) and not any(
                 y in query.document_years for y in query.years)
-            year_scope = section + "\n" + context + "\n" + ("" if undated else dated)
+            # A section of plans (三、下一步工作打算) is about the year the document was written
+            # in and after, not the year its title reports on (2020年工作情况报告).
+            ahead = _plans(chunk) and not any(y in query.document_years for y in query.years)
+            year_scope = section + "\n" + (normalise(" ".join(chunk.meta.get("headings") or []))
+                                           if ahead else context) \
+                + "\n" + ("" if undated else dated)
             years = tuple(y for y in query.years if y in year_scope)
             # The document's own number (渝科局函〔2024〕300号, in its header, not its text) is
             # covered in every sentence of it, as a year in scope is.
@@ -215,8 +220,10 @@ class Assembler:
                 # sentence covers less of it).
                 quotes_name = query.asks_name and quotes_new_term(sent, query.text)
                 bonus = self.params.name_bonus if quotes_name else 0.0
-                if query.years and not any(y in with_context or y in dated for y in query.years):
+                if query.years and not any(y in with_context or y in dated for y in query.years) \
+                        or ahead and query.years and not years:
                     score -= 0.5  # the question's year is neither in the sentence nor its document
+                    # (nor, in a section of plans, in its scope)
                 # 湖北 asked, 上海 / 四川 / 陕西 compared: the sentence is about other regions.
                 other_regions = "place" in self.params.checks and bool(query.regions) and bool(
                     regions_in(sent) or "重庆" in sent) \
@@ -535,6 +542,12 @@ def _dated_elsewhere(chunk) -> bool:
     return any(_YEAR_NAMED.search(h) for h in chunk.meta.get("headings") or [])
 
 
+def _plans(chunk) -> bool:
+    """Whether a heading above the chunk announces plans (下一步工作打算, 工作计划, 工作思路)."""
+    return any(_PLANS.search(h) for h in chunk.meta.get("headings") or [])
+
+
+_PLANS = re.compile(r"下一步|打算|工作计划|工作思路|工作安排")
 _TARGET_YEAR = re.compile(r"(?:到|至|力争)\s*(?:19|20)\d{2}\s*年")
 _YEAR_NAMED = re.compile(r"(?:19|20)\d{2}\s*年")
 

@@ -565,3 +565,22 @@ def test_question_words_and_into_are_frame_or_particle():
     assert expand_english("When assessing", vocab) == [("评价",)]
     groups = expand_english("institutes turn into", vocab)
     assert not {"交互", "向"} & {t for g in groups for t in g}  # turn into is read whole
+
+
+def test_a_section_of_plans_is_not_dated_by_the_year_its_title_reports_on():
+    # The 2020 report (published 2021) ends with 三、下一步工作打算: targets, not 2020's figures.
+    facts, plans = "累计培育高新技术企业4222家。\n", "力争高新技术企业突破4500家。\n"
+    text = "一、2020年工作情况\n" + facts + "三、下一步工作打算\n" + plans
+    doc = Document(id="d", text=text, meta={"title": "市科技局2020年工作情况报告",
+                                            "date": "2021-06-11"})
+    def chunk(part, heading):
+        start = text.index(part)
+        return Chunk(id=heading, doc_id="d", text=part, start=start, end=start + len(part),
+                     meta={"title": doc.meta["title"], "headings": [heading]})
+    hits = [Hit(chunk=chunk(plans, "三、下一步工作打算"), score=1.0, rank=1, source="bm25"),
+            Hit(chunk=chunk(facts, "一、2020年工作情况"), score=0.9, rank=2, source="bm25")]
+    weights = {"2020": 2.0, "2021": 2.0, "高新": 1.0, "高新技术": 2.0, "企业": 1.0, "突破": 1.0}
+    def answer(question):
+        return Assembler().assemble(analyse(question), hits, {"d": doc}, weights, None, 0.0)[0]
+    assert "4222家" in answer("截至2020年底,重庆有多少家高新技术企业？").split("[1]")[0]
+    assert "4500家" in answer("2021年重庆力争高新技术企业突破多少家？").split("[1]")[0]
