@@ -156,6 +156,8 @@ class Assembler:
         # A question comparing years needs a sentence per year, often from different documents.
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
         counts = stated_counts(query)
+        # The question's year names a document (2022年的指导意见), not the year of a fact.
+        names_document = any(y in query.document_years for y in query.years)
         for hit in hits[:considered]:
             chunk, doc = hit.chunk, docs[hit.chunk.doc_id]
             context = normalise(chunk.context())
@@ -167,11 +169,11 @@ class Assembler:
             # The document's date does not date a section whose heading names a year (一、2020年
             # 工作情况) or that sets a target year (到2025年), unless the question's year names
             # the document itself (2022年的指导意见).
-            undated = (_dated_elsewhere(chunk) or _TARGET_YEAR.search(section)) and not any(
-                y in query.document_years for y in query.years)
+            undated = (_headings_match(chunk, _YEAR_NAMED) or _TARGET_YEAR.search(section)) \
+                and not names_document
             # A section of plans (三、下一步工作打算) is about the year the document was written
             # in and after, not the year its title reports on (2020年工作情况报告).
-            ahead = _plans(chunk) and not any(y in query.document_years for y in query.years)
+            ahead = _headings_match(chunk, _PLANS) and not names_document
             year_scope = section + "\n" + (normalise(" ".join(chunk.meta.get("headings") or []))
                                            if ahead else context) \
                 + "\n" + ("" if undated else dated)
@@ -192,7 +194,7 @@ class Assembler:
                 p not in year_scope for p in query.places)
             # The 2,780 projects asked about are those of a passage stating 2780: another
             # passage's projects (148个、总投资额超1200亿元) are other projects.
-            passage = normalise(chunk.text) + "\n" + context
+            passage = normalise(chunk.text) + "\n" + context if counts else ""
             counts_elsewhere = any(n not in passage for n in counts)
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
@@ -251,8 +253,13 @@ class Assembler:
         labels = [label for label in HEADER_FIELDS if label in query.text
                   and not re.search(label + r"\s*(?:为|是|[:：])?\s*(?:[\w〔]|[\u4e00-\u9fff]{1,8}〔)",
                                         query.text, re.A)]
+        if not labels:
+            return []
+        best_hit: dict[str, Hit] = {}  # each document once, at its best passage's rank
+        for hit in hits:
+            best_hit.setdefault(hit.chunk.doc_id, hit)
         out: list[Sentence] = []
-        for hit in {h.chunk.doc_id: h for h in reversed(hits)}.values() if labels else ():
+        for hit in best_hit.values():
             doc = docs[hit.chunk.doc_id]
             field = next((m for m in HEADER_FIELD.finditer(doc.text) if m.group(1) in labels), None)
             if field is None or (query.doc_numbers and not any(
@@ -536,15 +543,11 @@ def _numbers_found(query: Query, text: str, years: tuple[str, ...]) -> float:
     return sum(found) / len(found)
 
 
-def _dated_elsewhere(chunk) -> bool:
-    """Whether a heading above the chunk names a year (一、2020年工作情况): the section is about
-    that year, and the document's date (the report was published in 2021) says nothing of it."""
-    return any(_YEAR_NAMED.search(h) for h in chunk.meta.get("headings") or [])
-
-
-def _plans(chunk) -> bool:
-    """Whether a heading above the chunk announces plans (下一步工作打算, 工作计划, 工作思路)."""
-    return any(_PLANS.search(h) for h in chunk.meta.get("headings") or [])
+def _headings_match(chunk, pattern: re.Pattern) -> bool:
+    """Whether a heading above the chunk matches: one naming a year (一、2020年工作情况) dates
+    its section, whatever the document's date; one announcing plans (下一步工作打算) makes it
+    about the years after the one its document reports on."""
+    return any(pattern.search(h) for h in chunk.meta.get("headings") or [])
 
 
 _PLANS = re.compile(r"下一步|打算|工作计划|工作思路|工作安排")
@@ -557,8 +560,9 @@ def _header_text(doc: Document, keys: tuple[str, ...]) -> str:
     return normalise(" ".join(str(doc.meta.get(k, "")) for k in keys))
 
 
-# A cause stated: what 原因是什么 / why needs.
+# A rank stated (第79位): what 排第几 needs.
 _ORDINAL_STATED = re.compile(r"第\s*(?:\d+|[一二两三四五六七八九十百]+)")
+# A cause stated: what 原因是什么 / why needs.
 _CAUSE_STATED = re.compile(r"因为|由于|原因|导致|源于|在于|造成|受.{1,8}影响|因此|所以")
 # Two listed items (检验检测认证服务、技术转移服务), neither a bare count (15个、其中6个).
 _ENUMERATES = re.compile(r"[^\d、，,。；;：:]{2}、[^\d、，,。；;：:]{2}")

@@ -300,9 +300,10 @@ def role_asked(tokens: list[str]) -> str:
 # The verbs of running something, any of which answers a question asking who runs it: a passage
 # may say 牵头 where the question says 负责.
 _OPERATING = ("负责", "牵头", "承担", "运营", "运行", "管理", "主办", "承办", "主管")
-_OPERATOR_ZH = re.compile(r"哪(?:一)?[家个些所位][^，,。？?]{0,12}?(?:负责|牵头|承担|运营|运行|管理|主办|承办|主管)")
-_OPERATOR_EN = re.compile(r"\b(?:which|what|who)\b[^?]{0,40}?\b(?:runs?|operates?|manages?|chairs?|"
-                          r"hosts?|leads?|oversees?|(?:is|are|was|were) (?:responsible|in charge))\b")
+_OPERATOR_ZH = re.compile(r"哪(?:一)?[家个些所位][^，,。？?]{0,12}?(?:" + "|".join(_OPERATING) + ")")
+_OPERATOR_EN = re.compile(r"\b(?:which|what|who)\b[^?]{0,40}?\b(?:runs?|operates?|manages?|"
+                          r"chairs?|hosts?|leads?|oversees?|"
+                          r"(?:is|are|was|were) (?:responsible|in charge))\b")
 
 
 def operator_asked(norm: str) -> tuple[str, ...]:
@@ -396,8 +397,9 @@ _EN_RATE = re.compile(r"\bwhat (?:[a-z-]+ ){0,2}(?:rates?|percentage|share|propo
 
 
 # How many (foreign) talents / people / researchers: a head count, written 38人, 904名 or 3位.
-_EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staff|employees|workers|"
-                           r"talents|researchers|experts|scientists|academicians|members)\b", re.I)
+_EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staff|employees|"
+                           r"workers|talents|researchers|experts|scientists|academicians|"
+                           r"members)\b", re.I)
 
 
 def english_unit(text: str) -> str:
