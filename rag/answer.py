@@ -30,6 +30,8 @@ _AMOUNT = re.compile(r"\d|[两二三四五六七八九十百千万亿]")
 # A growth rate or change, not a level: 同比增长15.4%, 年均增长12.5%, 提高2个百分点, 增长3倍.
 _GROWTH = re.compile(r"(?:同比|年均|平均)?(?:增长|增幅|增速|提高|提升|上升|下降|减少|增加)(?:了|为|达)?"
                      r"\s*\d+(?:\.\d+)?\s*(?:%|个百分点|倍)")
+_NUMERAL_WORD = re.compile(r"[两二三四五六七八九十百千]")
+_UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
@@ -315,6 +317,10 @@ class Assembler:
             sentence = _GROWTH.sub("", sentence)
             if query.numbers:
                 sentence = _own_numbers(query.numbers).sub("", sentence)
+            # Nor do the question's own numeral words (三年行动计划, 十三五): they name the thing.
+            for word in query.tokens:
+                if len(word) > 1 and _NUMERAL_WORD.search(word) and not _UNIT_ONLY.match(word):
+                    sentence = sentence.replace(word, "")
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
@@ -328,6 +334,8 @@ class Assembler:
             return False
         if "focus" in checks and query.part and not all(w in sentence for w in query.part):
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
+        if "focus" in checks and not all(r in sentence for r in query.rates):
+            return False  # 人均…支出是多少: 累计安排…340.6亿元 is the total, not the rate
         if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
             return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):

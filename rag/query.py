@@ -69,6 +69,8 @@ _DOCUMENT_YEAR = re.compile(r"((?:19|20)\d{2})\s*年?\s*(?:的|那份|这份|份
                             r"report|reply|replies|letter|document|work report)\b)")
 _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|were) the (?:main )?"
                          r"(?:reasons?|causes?)\b", re.I)
+_RATE = re.compile(r"人均|户均|亩均|每万人|每千人|每百人|万人|年均")
+_TITLE = re.compile(r"《[^》]*》")
 _ASKS_RANK = re.compile(r"第几|\brank(?:ed|s|ing)?\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|哪天|什么时间|什么日期|几月几日|"
                         r"\b(?:which|what) (?:year|date|day)\b|^when\b", re.I)
@@ -137,6 +139,8 @@ class Query:
     counted: tuple[str, ...] = ()
     # Each ordinal the question names, in both spellings: (第二期, 第2期).
     ordinals: tuple[tuple[str, ...], ...] = ()
+    # 人均 / 每万人 / 年均 in the question: it asks a rate, which a total (累计340.6亿元) is not.
+    rates: tuple[str, ...] = ()
 
 
 def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
@@ -402,6 +406,19 @@ _EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staf
                            r"members)\b", re.I)
 
 
+def unit_asked(norm: str, ws: list[str]) -> re.Match | None:
+    """The 多少家 / 几个 match whose classifier stands as a word of its own: 多少支出 asks for an
+    expenditure (支出), not for so many 支; 多少项目 for projects, in any unit."""
+    match = _UNIT.search(norm)
+    if match is None:
+        return None
+    after = norm[match.start(1):]
+    unit = match.group(1)
+    if any(len(w) > len(unit) and w.startswith(unit) and after.startswith(w) for w in ws):
+        return None
+    return match
+
+
 def english_unit(text: str) -> str:
     """The Chinese unit an English question asks its amount in ("in yuan" → 元, "what rate" →
     %, "how many people" → 人), or ""."""
@@ -421,6 +438,8 @@ def analyse(question: str) -> Query:
     # In a mostly Chinese question a Latin word names the thing asked about (PCT, GDP); in an
     # English one every word is Latin and is translated instead.
     mostly_chinese = not english and len(CJK.findall(question)) > len(_LATIN.findall(question))
+    # A title the question quotes names a document; its words (《…提升…行动计划》) ask nothing.
+    asked = _TITLE.sub("", norm)
     return Query(
         text=question,
         english=english,
@@ -432,16 +451,16 @@ def analyse(question: str) -> Query:
                                     + (list(chinese_amounts(digits)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
-        unit=unit.group(1) if (unit := _UNIT.search(norm))
+        unit=unit.group(1) if (unit := unit_asked(norm, ws))
         else english_unit(norm) if english else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),
-        asks_year=bool(_ASKS_YEAR.search(norm)),
+        asks_year=bool(_ASKS_YEAR.search(asked)),
         asks_name=bool(_ASKS_NAME.search(norm)),
-        asks_amount=bool(_ASKS_AMOUNT.search(norm)),
-        asks_change=bool(_ASKS_CHANGE.search(norm)),
-        asks_cause=bool(_ASKS_CAUSE.search(norm)),
-        asks_rank=bool(_ASKS_RANK.search(norm)),
+        asks_amount=bool(_ASKS_AMOUNT.search(norm)) or any(w.startswith("多少") for w in ws),
+        asks_change=bool(_ASKS_CHANGE.search(asked)),
+        asks_cause=bool(_ASKS_CAUSE.search(asked)),
+        asks_rank=bool(_ASKS_RANK.search(asked)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
         operator=operator_asked(norm),
@@ -455,6 +474,7 @@ def analyse(question: str) -> Query:
         names_counted=names_counted(norm) if not english else "",
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
+        rates=tuple(dict.fromkeys(_RATE.findall(asked))),
     )
 
 

@@ -584,3 +584,30 @@ def test_a_section_of_plans_is_not_dated_by_the_year_its_title_reports_on():
         return Assembler().assemble(analyse(question), hits, {"d": doc}, weights, None, 0.0)[0]
     assert "4222家" in answer("截至2020年底,重庆有多少家高新技术企业？").split("[1]")[0]
     assert "4500家" in answer("2021年重庆力争高新技术企业突破多少家？").split("[1]")[0]
+
+
+@pytest.mark.parametrize("question, unit", [
+    ("“十三五”期间,一般公共预算给科学技术安排了多少支出？", ""),  # 支出 is a word, not 多少支
+    ("多少项目获得了支持？", ""),  # 项目 asks for projects, in any unit
+    ("培育了多少支科技特派员团队？", "支"),
+    ("新增多少家高新技术企业？", "家"),
+])
+def test_a_unit_asked_stands_as_a_word_of_its_own(question, unit):
+    assert analyse(question).unit == unit
+
+
+def test_a_chinese_amount_asked_needs_a_number_not_the_questions_own():
+    query, assembler = analyse("《三年行动计划(2023-2025)》一共安排了多少财政资金？"), Assembler()
+    assert query.asks_amount
+    # 提升 in the quoted title asks for no change; the title's 三年 and 2023 state no amount.
+    assert not analyse("《科技服务业提升三年行动计划》安排了多少资金？").asks_change
+    assert not assembler._states_what_is_asked(
+        query, "印发实施《三年行动计划(2023-2025)》,推动科技服务业高质量发展。")
+    assert assembler._states_what_is_asked(query, "三年行动计划安排财政资金5亿元。")
+
+
+def test_a_rate_asked_is_not_answered_by_a_total():
+    query, assembler = analyse("“十三五”期间重庆人均财政科学技术支出是多少元？"), Assembler()
+    assert query.rates == ("人均",)
+    assert not assembler._states_what_is_asked(query, "全市累计安排科学技术支出340.6亿元。")
+    assert assembler._states_what_is_asked(query, "人均科学技术支出1062元。")
