@@ -242,11 +242,20 @@ _EN_PART = re.compile(r"\b(?:were|was|went|are|is)\b(?:\s+[a-z]+)?\s+(?:to|by|fo
 
 
 def english_part(norm: str) -> str:
-    """The part an English partitive question asks a number of ("angel fund"), or ""."""
+    """The part an English partitive question asks a number of ("angel fund"), else the thing a
+    "how many" counts (companies in "how many companies has the fund invested in"), or ""."""
     if not _EN_PARTITIVE.search(norm):
-        return ""
+        counted = _EN_COUNTED.search(norm)
+        return counted.group(1) if counted and counted.group(1) not in _EN_UNIT_NOUNS else ""
     found = _EN_PART.search(norm)
     return found.group(1) if found else ""
+
+
+# "how many member universities does": the head noun before the verb; people, times and units
+# are checked by the unit instead.
+_EN_COUNTED = re.compile(r"\bhow many\s+(?:[a-z'-]+\s+){0,3}?([a-z'-]+?)\s+(?:does|do|did|is|are|"
+                         r"was|were|has|have|had|will|would|can|could|should)\b")
+_EN_UNIT_NOUNS = frozenset("people persons talents researchers staff times yuan them".split())
 
 
 _WHICH_ONES = re.compile(r"分别(?:叫什么|是什么|是哪)|具体是哪|具体包括哪|是哪几|有哪些|是哪些|叫什么名字")

@@ -406,7 +406,10 @@ def test_a_word_met_only_by_its_characters_earns_part_of_its_weight():
     ("Of the 1,279 investments made by the guidance funds, how many were made by the seed fund?",
      "seed fund"),
     ("How much of the first tranche was allocated to biomedicine?", "biomedicine"),
-    ("How many companies were listed on the STAR Market?", ""),  # no part of a stated whole
+    # No part of a stated whole: the thing counted, whose translation the number must count.
+    ("How many companies were listed on the STAR Market?", "companies"),
+    ("How many member universities does the alliance have?", "universities"),
+    ("How many people were employed in the sector?", ""),  # a head count: checked by its unit
 ])
 def test_the_part_an_english_partitive_question_asks_about(question, part):
     assert analyse(question).english_part == part

@@ -245,11 +245,20 @@ def test_a_letter_named_by_its_own_number_answers(service, question, fact):
      "artificial intelligence?", False),
     ("How much of the 5 billion yuan Chengdu-Chongqing sci-tech fund of funds went to the first "
      "tranche?", True),
+    # The thing a "how many" counts must be what the number counts: 培育国家科技创新基地7个 in
+    # the fund's passage counts bases, not the companies the fund invested in.
+    ("How many companies has the 2-billion-yuan sci-tech achievement transformation fund "
+     "invested in?", False),
 ])
 def test_an_english_part_needs_its_own_number(service, question, answerable):
     answer = service.ask(question)
     assert answer.answerable is answerable
     assert not answerable or "首期10亿元" in answer.citations[0].quote
+
+
+def test_an_english_count_is_of_the_thing_asked(service):
+    answer = service.ask("How many high-tech enterprises did Chongqing have in 2020?")
+    assert answer.answerable and "4222家" in answer.text
 
 
 @pytest.mark.parametrize("question, fact", [
