@@ -415,17 +415,20 @@ _EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staf
                            r"members)\b", re.I)
 
 
-def unit_asked(norm: str, ws: list[str]) -> re.Match | None:
-    """The 多少家 / 几个 match whose classifier stands as a word of its own: 多少支出 asks for an
-    expenditure (支出), not for so many 支; 多少项目 for projects, in any unit."""
+def unit_asked(norm: str) -> re.Match | None:
+    """The 多少家 / 几个 match whose classifier is not the first character of a noun: 多少支出 asks
+    for an expenditure, not for so many 支; 多少项目 for projects, in any unit."""
     match = _UNIT.search(norm)
     if match is None:
         return None
-    after = norm[match.start(1):]
-    unit = match.group(1)
-    if any(len(w) > len(unit) and w.startswith(unit) and after.startswith(w) for w in ws):
-        return None
-    return match
+    after = norm[match.end(1):match.end(1) + 1]
+    return None if after and after in _NOUN_AFTER.get(match.group(1), "") else match
+
+
+# The second characters that make a classifier the start of a noun (支出, 项目, 人才, 名单, 条件).
+# A list, not jieba: jieba also cuts across a classifier's end (多少名区县级 → 名区, 县级).
+_NOUN_AFTER = {"支": "出持撑", "项": "目", "人": "才员", "名": "单称额录", "条": "件例",
+               "次": "数", "个": "人体", "位": "置于", "家": "庭", "件": "数"}
 
 
 def english_unit(text: str) -> str:
@@ -460,7 +463,7 @@ def analyse(question: str) -> Query:
                                     + (list(chinese_amounts(digits)) if english else []))),
         doc_numbers=tuple(dict.fromkeys(_DOC_NO.findall(norm))),
         wants_quantity=bool(_QUANTITY.search(norm)),
-        unit=unit.group(1) if (unit := unit_asked(norm, ws))
+        unit=unit.group(1) if (unit := unit_asked(norm))
         else english_unit(norm) if english else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),

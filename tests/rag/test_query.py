@@ -593,6 +593,8 @@ def test_a_section_of_plans_is_not_dated_by_the_year_its_title_reports_on():
     ("“十三五”期间,一般公共预算给科学技术安排了多少支出？", ""),  # 支出 is a word, not 多少支
     ("多少项目获得了支持？", ""),  # 项目 asks for projects, in any unit
     ("培育了多少支科技特派员团队？", "支"),
+    ("选派了多少名区县级科技特派员？", "名"),  # jieba cuts 名区 | 县级; 名 is still the unit
+    ("选派科技特派员多少人次？", "人次"),
     ("新增多少家高新技术企业？", "家"),
 ])
 def test_a_unit_asked_stands_as_a_word_of_its_own(question, unit):
