@@ -32,6 +32,7 @@ _GROWTH = re.compile(r"(?:同比|年均|平均)?(?:增长|增幅|增速|提高|�
                      r"\s*\d+(?:\.\d+)?\s*(?:%|个百分点|倍)")
 _NUMERAL_WORD = re.compile(r"[两二三四五六七八九十百千]")
 _UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
+_PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
@@ -310,6 +311,9 @@ class Assembler:
     def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
         """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
         checks = self.params.checks
+        if "date" in checks and not all(any(f in sentence for f in forms)
+                                        for forms in query.periods):
+            return False  # 截至6月底 asked: 截至今年一季度 gives another figure
         asks_amount = query.asks_amount or (query.english and query.wants_quantity)
         if not query.asks_change and (asks_amount or query.focus):
             # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the
@@ -336,6 +340,10 @@ class Assembler:
             return False  # 重庆方面出了多少: a sentence about 川渝's joint 2000万元 names no 重庆 share
         if "focus" in checks and not all(r in sentence for r in query.rates):
             return False  # 人均…支出是多少: 累计安排…340.6亿元 is the total, not the rate
+        if "unit" in checks and query.asks_percent and not _PERCENT_STATED.search(sentence):
+            return False  # 增长了百分之多少: 万人发明专利拥有量提升到11.35件 states no percentage
+        if "unit" in checks and query.asks_money and "元" not in sentence:
+            return False  # 投入了多少资金: 开发新技术…160余项 states no money
         if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
             return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):

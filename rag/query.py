@@ -71,7 +71,12 @@ _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|
                          r"(?:reasons?|causes?)\b", re.I)
 _RATE = re.compile(r"人均|户均|亩均|每万人|每千人|每百人|万人|年均")
 _TITLE = re.compile(r"《[^》]*》")
-_ASKS_RANK = re.compile(r"第几|\brank(?:ed|s|ing)?\b", re.I)
+_ASKS_RANK = re.compile(r"第几|(?:排名|排|位居|名列)第一|\brank(?:ed|s|ing)?\b", re.I)
+# 增长了百分之多少 / what percentage: the answer states a percentage.
+_ASKS_PERCENT = re.compile(r"百分之(?:多少|几)|多少\s*%|百分比|百分点|\b(?:percentage|percent)\b", re.I)
+# 投入了多少资金 / how much money: the answer states an amount of money.
+_ASKS_MONEY = re.compile(r"多少(?:财政)?(?:资金|经费|钱|款)|(?:投入|出资|拨付|安排)了?多少(?!项|个|家|名|人)|"
+                         r"\bhow much (?:money|funding)\b", re.I)
 _ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|哪天|什么时间|什么日期|几月几日|"
                         r"\b(?:which|what) (?:year|date|day)\b|^when\b", re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
@@ -108,6 +113,8 @@ class Query:
     asks_change: bool = False  # 增长了多少 / what share: a growth rate or share may answer
     asks_cause: bool = False  # 原因是什么 / why: the answer must state a cause
     asks_rank: bool = False  # 排第几 / what rank: the answer must state an ordinal (第79位)
+    asks_percent: bool = False  # 百分之多少 / what percentage: the answer states one (26.2%)
+    asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
     # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
     document_years: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
@@ -141,6 +148,9 @@ class Query:
     ordinals: tuple[tuple[str, ...], ...] = ()
     # 人均 / 每万人 / 年均 in the question: it asks a rate, which a total (累计340.6亿元) is not.
     rates: tuple[str, ...] = ()
+    # 截至6月底 / 一季度 / 上半年: a part of a year the question names, each in its spellings;
+    # a figure for another part of the year (截至今年一季度) is another figure.
+    periods: tuple[tuple[str, ...], ...] = ()
 
 
 def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
@@ -371,6 +381,30 @@ def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(out))
 
 
+_PERIOD = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})月(?:底|末|份)|"
+                     r"(?:第)?([一二三四1-4])季度|([上下])半年")
+
+
+def periods_named(text: str) -> tuple[tuple[str, ...], ...]:
+    """Each part of a year the text names (6月底, 一季度, 上半年), as the spellings that state it:
+    (6月, 六月); (一季度, 1季度, 第一季度); (上半年,)."""
+    out = []
+    for m in _PERIOD.finditer(text):
+        if m.group(1):
+            value = _numeral_value(m.group(1))
+            if value is None or not 1 <= value <= 12:
+                continue
+            chinese = ("十" if value >= 10 else "") + ("一二三四五六七八九"[value % 10 - 1]
+                                                       if value % 10 else "")
+            out.append((f"{value}月", f"{chinese}月"))
+        elif m.group(2):
+            value = _numeral_value(m.group(2))
+            out.append(tuple(f"{q}季度" for q in (m.group(2), str(value), "一二三四"[value - 1])))
+        else:
+            out.append((m.group(3) + "半年",))
+    return tuple(dict.fromkeys(tuple(dict.fromkeys(p)) for p in out))
+
+
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)[\s-]*(thousand|million|billion)\b", re.I)
 _WAN = {"thousand": 0.1, "million": 100, "billion": 100_000}  # in 万
 
@@ -473,6 +507,8 @@ def analyse(question: str) -> Query:
         asks_change=bool(_ASKS_CHANGE.search(asked)),
         asks_cause=bool(_ASKS_CAUSE.search(asked)),
         asks_rank=bool(_ASKS_RANK.search(asked)),
+        asks_percent=bool(_ASKS_PERCENT.search(asked)),
+        asks_money=bool(_ASKS_MONEY.search(asked)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
         operator=operator_asked(norm),
@@ -487,6 +523,7 @@ def analyse(question: str) -> Query:
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
         rates=tuple(dict.fromkeys(_RATE.findall(asked))),
+        periods=periods_named(asked),
     )
 
 
