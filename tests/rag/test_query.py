@@ -639,3 +639,11 @@ def test_a_part_of_the_year_asked_needs_the_same_part():
 ])
 def test_a_rank_percentage_or_money_asked_needs_one(question, sentence, states):
     assert Assembler()._states_what_is_asked(analyse(question), sentence) is states
+
+
+def test_policy_phrases_translate_as_the_documents_write_them():
+    known = {"山东": 0, "鲁": 1, "实施方案": 2, "实施例": 3, "建设方案": 4, "新建": 5}
+    terms = lambda q: {t for g in expand_english(q, known) for t in g}
+    assert "鲁" in terms("poverty-alleviation cooperation with Shandong")  # 渝鲁扶贫协作
+    assert {"实施方案", "建设方案"} <= terms("the construction plan and the implementation plan")
+    assert not {"实施例", "新建"} & terms("the construction plan and the implementation plan")
