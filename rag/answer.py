@@ -311,9 +311,6 @@ class Assembler:
     def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
         """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
         checks = self.params.checks
-        if "date" in checks and not all(any(f in sentence for f in forms)
-                                        for forms in query.periods):
-            return False  # 截至6月底 asked: 截至今年一季度 gives another figure
         asks_amount = query.asks_amount or (query.english and query.wants_quantity)
         if not query.asks_change and (asks_amount or query.focus):
             # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the

@@ -148,9 +148,6 @@ class Query:
     ordinals: tuple[tuple[str, ...], ...] = ()
     # 人均 / 每万人 / 年均 in the question: it asks a rate, which a total (累计340.6亿元) is not.
     rates: tuple[str, ...] = ()
-    # 截至6月底 / 一季度 / 上半年: a part of a year the question names, each in its spellings;
-    # a figure for another part of the year (截至今年一季度) is another figure.
-    periods: tuple[tuple[str, ...], ...] = ()
 
 
 def quantity_focus(question: str, tokens: list[str] | None = None) -> str:
@@ -381,30 +378,6 @@ def ordinals_named(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(dict.fromkeys(out))
 
 
-_PERIOD = re.compile(r"(\d{1,2}|[一二三四五六七八九十]{1,3})月(?:底|末|份)|"
-                     r"(?:第)?([一二三四1-4])季度|([上下])半年")
-
-
-def periods_named(text: str) -> tuple[tuple[str, ...], ...]:
-    """Each part of a year the text names (6月底, 一季度, 上半年), as the spellings that state it:
-    (6月, 六月); (一季度, 1季度, 第一季度); (上半年,)."""
-    out = []
-    for m in _PERIOD.finditer(text):
-        if m.group(1):
-            value = _numeral_value(m.group(1))
-            if value is None or not 1 <= value <= 12:
-                continue
-            chinese = ("十" if value >= 10 else "") + ("一二三四五六七八九"[value % 10 - 1]
-                                                       if value % 10 else "")
-            out.append((f"{value}月", f"{chinese}月"))
-        elif m.group(2):
-            value = _numeral_value(m.group(2))
-            out.append(tuple(f"{q}季度" for q in (m.group(2), str(value), "一二三四"[value - 1])))
-        else:
-            out.append((m.group(3) + "半年",))
-    return tuple(dict.fromkeys(tuple(dict.fromkeys(p)) for p in out))
-
-
 _MAGNITUDE = re.compile(r"(\d+(?:\.\d+)?)[\s-]*(thousand|million|billion)\b", re.I)
 _WAN = {"thousand": 0.1, "million": 100, "billion": 100_000}  # in 万
 
@@ -523,7 +496,6 @@ def analyse(question: str) -> Query:
         regions=tuple(sorted(regions_in(norm))) if not english else (),
         modifier=measure_modifier(ws) if not english else "",
         rates=tuple(dict.fromkeys(_RATE.findall(asked))),
-        periods=periods_named(asked),
     )
 
 

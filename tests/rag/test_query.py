@@ -618,14 +618,6 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     assert assembler._states_what_is_asked(query, "人均科学技术支出1062元。")
 
 
-def test_a_part_of_the_year_asked_needs_the_same_part():
-    query, assembler = analyse("截至2019年6月底,全市累计培育的科技型企业有多少家？"), Assembler()
-    assert query.periods == (("6月", "六月"),)
-    assert analyse("2020年第一季度新增多少家？").periods == (("一季度", "1季度"),)
-    assert not assembler._states_what_is_asked(query, "截至今年一季度,全市累计培育科技型企业11726家。")
-    assert assembler._states_what_is_asked(query, "截至6月底,全市累计培育科技型企业12000家。")
-
-
 @pytest.mark.parametrize("question, sentence, states", [
     # 排名第一 asks who ranks first: a list of indicators ranks nobody.
     ("在区县创新能力年度监测中,哪个区县排名第一？", "制定发布5大类27项具体指标,对区县创新能力进行年度监测。", False),
