@@ -239,7 +239,8 @@ def expand_english(question: str, known: set[str] | dict[str, int],
     """
     dictionary = _dictionary()
     question = THOUSANDS.sub("", question)  # 1,279 → 1279, as the documents write it
-    words = _WORD.findall(question.lower())
+    # A closing quotation mark is no part of its word ('four onlys', 'chains').
+    words = [w.rstrip("'") for w in _WORD.findall(question.lower())]
     # Names: capitalised words past the first (What, Which open the question).
     names = {w.lower() for w in _CAPITALISED.findall(question)[1:]} - STOPWORDS
     groups: list[tuple[str, ...]] = []

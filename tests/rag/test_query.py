@@ -639,3 +639,9 @@ def test_policy_phrases_translate_as_the_documents_write_them():
     assert "鲁" in terms("poverty-alleviation cooperation with Shandong")  # 渝鲁扶贫协作
     assert {"实施方案", "建设方案"} <= terms("the construction plan and the implementation plan")
     assert not {"实施例", "新建"} & terms("the construction plan and the implementation plan")
+
+
+def test_a_closing_quotation_mark_is_no_part_of_its_word():
+    known = {"链": 0, "行动": 1}
+    terms = {t for g in expand_english("What four 'chains' and which 'campaign'?", known) for t in g}
+    assert {"链", "行动"} <= terms
