@@ -32,6 +32,9 @@ _GROWTH = re.compile(r"(?:同比|年均|平均)?(?:增长|增幅|增速|提高|�
                      r"\s*\d+(?:\.\d+)?\s*(?:%|个百分点|倍)")
 _NUMERAL_WORD = re.compile(r"[两二三四五六七八九十百千]")
 _UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
+# Posts a sentence may name someone by (委员 and 代表 address a letter's author, not a post).
+_POST_STATED = re.compile(r"[局处科厅部院校所]长|主任|书记|主席|秘书长|组长|经理|董事长|职务")
+_FREQUENCY_STATED = re.compile(r"每[年季月周天日半两三]|年度|一年一次|季度|每隔")
 _PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
@@ -341,6 +344,10 @@ class Assembler:
             return False  # 增长了百分之多少: 万人发明专利拥有量提升到11.35件 states no percentage
         if "unit" in checks and query.asks_money and "元" not in sentence:
             return False  # 投入了多少资金: 开发新技术…160余项 states no money
+        if "focus" in checks and query.asks_post and not _POST_STATED.search(sentence):
+            return False  # 担任什么职务: 联系人:沈着 names no post
+        if "focus" in checks and query.asks_frequency and not _FREQUENCY_STATED.search(sentence):
+            return False  # how often: 定期评估政策效果 states no frequency
         if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
             return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):

@@ -72,6 +72,10 @@ _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|
 _RATE = re.compile(r"人均|户均|亩均|每万人|每千人|每百人|万人|年均")
 _TITLE = re.compile(r"《[^》]*》")
 _ASKS_RANK = re.compile(r"第几|(?:排名|排|位居|名列)第一|\brank(?:ed|s|ing)?\b", re.I)
+# 担任什么职务 / what position: the answer names a post (局长, 主任).
+_ASKS_POST = re.compile(r"什么职务|何种职务|哪个职务|担任什么|职务是什么|\bwhat (?:position|post|title|job)\b", re.I)
+# 多久一次 / how often: the answer states a frequency (每年, 年度, 每季度).
+_ASKS_FREQUENCY = re.compile(r"多久一次|多长时间一次|每隔多久|频次|频率|\bhow often\b|\bhow frequently\b", re.I)
 # 增长了百分之多少 / what percentage: the answer states a percentage.
 _ASKS_PERCENT = re.compile(r"百分之(?:多少|几)|多少\s*%|百分比|百分点|\b(?:percentage|percent)\b", re.I)
 # 投入了多少资金 / how much money: the answer states an amount of money.
@@ -115,6 +119,8 @@ class Query:
     asks_rank: bool = False  # 排第几 / what rank: the answer must state an ordinal (第79位)
     asks_percent: bool = False  # 百分之多少 / what percentage: the answer states one (26.2%)
     asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
+    asks_post: bool = False  # 担任什么职务 / what position: the answer names a post (局长)
+    asks_frequency: bool = False  # 多久一次 / how often: the answer states one (每年, 年度)
     # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
     document_years: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
@@ -482,6 +488,8 @@ def analyse(question: str) -> Query:
         asks_rank=bool(_ASKS_RANK.search(asked)),
         asks_percent=bool(_ASKS_PERCENT.search(asked)),
         asks_money=bool(_ASKS_MONEY.search(asked)),
+        asks_post=bool(_ASKS_POST.search(asked)),
+        asks_frequency=bool(_ASKS_FREQUENCY.search(asked)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),
         operator=operator_asked(norm),

@@ -628,8 +628,15 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     # 投入了多少资金 asks money: 开发新技术160余项 counts products, not yuan.
     ("示范项目财政一共投入了多少资金？", "开发新技术、新产品、新工艺160余项。", False),
     ("示范项目财政一共投入了多少资金？", "财政投入示范项目资金3000万元。", True),
+    # 担任什么职务 asks a post: a contact line names the person, not the post.
+    ("联系人沈着在市科技局担任什么职务？", "联 系 人:沈  着   联系电话:67511393", False),
+    ("联系人沈着在市科技局担任什么职务？", "沈着任市科技局办公室主任。", True),
+    ("What position does the contact person hold?", "王晓颖委员:", False),
+    # How often asks a frequency: 定期 says regularly, not how often.
+    ("How often will the bureau evaluate the policies?", "定期评估政策效果,及时调整策略。", False),
+    ("How often will the bureau evaluate the policies?", "每年评估一次政策效果。", True),
 ])
-def test_a_rank_percentage_or_money_asked_needs_one(question, sentence, states):
+def test_a_rank_percentage_money_post_or_frequency_asked_needs_one(question, sentence, states):
     assert Assembler()._states_what_is_asked(analyse(question), sentence) is states
 
 
@@ -645,3 +652,4 @@ def test_a_closing_quotation_mark_is_no_part_of_its_word():
     known = {"链": 0, "行动": 1}
     terms = {t for g in expand_english("What four 'chains' and which 'campaign'?", known) for t in g}
     assert {"链", "行动"} <= terms
+
