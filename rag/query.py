@@ -431,13 +431,16 @@ _EN_HEADCOUNT = re.compile(r"\bhow many (?:[a-z-]+ ){0,3}?(?:people|persons|staf
 def unit_asked(norm: str) -> re.Match | None:
     """The 多少家 / 几个 match whose classifier is not the first character of a noun: 多少支出 asks
     for an expenditure, not for so many 支; 多少项目 for projects, in any unit."""
-    match = _UNIT.search(norm)
-    if match is None:
-        return None
-    after = norm[match.end(1):match.end(1) + 1]
-    return None if after and after in _NOUN_AFTER.get(match.group(1), "") else match
+    for match in _UNIT.finditer(norm):
+        after = norm[match.end(1):match.end(1) + 1]
+        # 几个协同创新中心里,…全称是什么: "among the several" frames the question, asks no count.
+        among = _AMONG.match(norm, match.end(1))
+        if not (after and after in _NOUN_AFTER.get(match.group(1), "")) and not among:
+            return match
+    return None
 
 
+_AMONG = re.compile(r"[^,，。？?、；;]{0,12}?(?:里|当中|之中|中)[,，]")
 # The second characters that make a classifier the start of a noun (支出, 项目, 人才, 名单, 条件).
 # A list, not jieba: jieba also cuts across a classifier's end (多少名区县级 → 名区, 县级).
 _NOUN_AFTER = {"支": "出持撑", "项": "目", "人": "才员", "名": "单称额录", "条": "件例",

@@ -595,6 +595,8 @@ def test_a_section_of_plans_is_not_dated_by_the_year_its_title_reports_on():
     ("培育了多少支科技特派员团队？", "支"),
     ("选派了多少名区县级科技特派员？", "名"),  # jieba cuts 名区 | 县级; 名 is still the unit
     ("选派科技特派员多少人次？", "人次"),
+    # "Among the several centres" frames the question; it asks a name, not a count.
+    ("联合组建的几个协同创新中心里,专攻光电材料的那一个全称是什么？", ""),
     ("新增多少家高新技术企业？", "家"),
 ])
 def test_a_unit_asked_stands_as_a_word_of_its_own(question, unit):
