@@ -348,6 +348,8 @@ class Assembler:
             return False  # 担任什么职务: 联系人:沈着 names no post
         if "focus" in checks and query.asks_frequency and not _FREQUENCY_STATED.search(sentence):
             return False  # how often: 定期评估政策效果 states no frequency
+        if "focus" in checks and query.whether and query.whether not in sentence:
+            return False  # 是否已正式获批: 择优推荐…申报 says nothing of 获批
         if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
             return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):

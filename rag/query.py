@@ -120,6 +120,9 @@ class Query:
     asks_percent: bool = False  # 百分之多少 / what percentage: the answer states one (26.2%)
     asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
     asks_post: bool = False  # 担任什么职务 / what position: the answer names a post (局长)
+    # 获批 in 是否已正式获批, 满意 in 是否满意: what a yes-no question asks happened; a sentence
+    # without it (择优推荐…申报) says nothing either way. "" if none.
+    whether: str = ""
     asks_frequency: bool = False  # 多久一次 / how often: the answer states one (每年, 年度)
     # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
     document_years: tuple[str, ...] = ()
@@ -447,6 +450,19 @@ _NOUN_AFTER = {"支": "出持撑", "项": "目", "人": "才员", "名": "单称
                "次": "数", "个": "人体", "位": "置于", "家": "庭", "件": "数"}
 
 
+def whether_asked(ws: list[str]) -> str:
+    """The verb a Chinese yes-no question (是否 / 有没有 / 是不是) asks about: 获批 in 后来是否已
+    正式获批, past the adverbs before it; "" if none."""
+    for i, w in enumerate(ws):
+        if w in ("是否", "有没有", "是不是"):
+            rest = [v for v in ws[i + 1:] if v not in _WHETHER_ADVERBS]
+            return rest[0] if rest and CJK.match(rest[0]) and len(rest[0]) > 1 else ""
+    return ""
+
+
+_WHETHER_ADVERBS = frozenset("已 已经 正式 曾 曾经 真正 真的 都 也 还 最终 后来 顺利 如期 按期".split())
+
+
 def english_unit(text: str) -> str:
     """The Chinese unit an English question asks its amount in ("in yuan" → 元, "what rate" →
     %, "how many people" → 人), or ""."""
@@ -492,6 +508,7 @@ def analyse(question: str) -> Query:
         asks_percent=bool(_ASKS_PERCENT.search(asked)),
         asks_money=bool(_ASKS_MONEY.search(asked)),
         asks_post=bool(_ASKS_POST.search(asked)),
+        whether=whether_asked(ws),
         asks_frequency=bool(_ASKS_FREQUENCY.search(asked)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),
         role=role_asked(ws),

@@ -634,6 +634,9 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     ("联系人沈着在市科技局担任什么职务？", "联 系 人:沈  着   联系电话:67511393", False),
     ("联系人沈着在市科技局担任什么职务？", "沈着任市科技局办公室主任。", True),
     ("What position does the contact person hold?", "王晓颖委员:", False),
+    # 是否已正式获批 asks whether it was approved: a sentence on the application says nothing.
+    ("该研究站后来是否已正式获批为国家站？", "择优推荐该研究站申报国家野外科学观测研究站。", False),
+    ("该研究站后来是否已正式获批为国家站？", "该研究站获批为国家野外科学观测研究站。", True),
     # How often asks a frequency: 定期 says regularly, not how often.
     ("How often will the bureau evaluate the policies?", "定期评估政策效果,及时调整策略。", False),
     ("How often will the bureau evaluate the policies?", "每年评估一次政策效果。", True),
