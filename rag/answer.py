@@ -192,7 +192,10 @@ class Assembler:
             # A document the question names by its number (第0426号) is where the answer lies: a
             # sentence of another letter answers for that letter, not this one. (Of two numbers
             # named, as in a comparison, either will do.)
-            other_document = bool(query.doc_numbers) and not any(
+            # A comparison of years (2020年工作报告和2021年第0426号提案复函) may name one document
+            # by its number and the other by its year: a passage of the year's is not other.
+            other_document = bool(query.doc_numbers) and not (len(query.years) > 1 and years) \
+                and not any(
                 n in self._normalised(doc) or n in own_number or n in _header_text(doc, ("title",))
                 for n in query.doc_numbers)
             # A city or province the question names must be what the passage is about.

@@ -278,3 +278,9 @@ def test_which_of_a_stated_count_needs_the_names(service, question, fact):
 def test_a_share_asked_as_比例_is_answered_by_a_percentage(service):
     answer = service.ask("截至2019年一季度,主城外区县的高新技术企业占全市的比例是多少？")
     assert answer.answerable and "40.8%" in answer.citations[0].quote
+
+
+def test_a_comparison_may_name_one_document_by_number_and_the_other_by_year(service):
+    # 0426 names the 2021 letter; the 2020 report, named by its year, still gives its figure.
+    answer = service.ask("2020年工作报告和2021年第0426号提案复函里,知识价值信用贷款的发放金额各是多少？")
+    assert answer.answerable and "146.63亿元" in answer.text and "211.62亿元" in answer.text
