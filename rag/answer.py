@@ -37,6 +37,8 @@ _POST_STATED = re.compile(r"[局处科厅部院校所]长|主任|书记|主席|�
 _FREQUENCY_STATED = re.compile(r"每[年季月周天日半两三]|年度|一年一次|季度|每隔")
 _PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
+_CLOSING_ASKED = re.compile(r"落款|签发日期|署名日期")
+_CLOSING_DATE = re.compile(r"(?m)^[^\S\n]*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)[^\S\n]*$")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
 # "unit" 多少家 needs a number with 家, how many / how much a number beside a word asked
@@ -262,7 +264,12 @@ class Assembler:
         labels = [label for label in HEADER_FIELDS if label in query.text
                   and not re.search(label + r"\s*(?:为|是|[:：])?\s*(?:[\w〔]|[\u4e00-\u9fff]{1,8}〔)",
                                         query.text, re.A)]
-        if not labels:
+        # 落款日期 asks the date a letter was signed, on its closing line (2019年4月23日), not the
+        # date it was published (日期:2019-10-23, [ 成文日期 ] 2019-10-23).
+        closing = _CLOSING_ASKED.search(query.text) is not None
+        if closing:
+            labels = []
+        if not labels and not closing:
             return []
         best_hit: dict[str, Hit] = {}  # each document once, at its best passage's rank
         for hit in hits:
@@ -270,12 +277,20 @@ class Assembler:
         out: list[Sentence] = []
         for hit in best_hit.values():
             doc = docs[hit.chunk.doc_id]
-            field = next((m for m in HEADER_FIELD.finditer(doc.text) if m.group(1) in labels), None)
-            if field is None or (query.doc_numbers and not any(
+            if closing:  # the letter's last date standing alone on its line
+                field = next(reversed(list(_CLOSING_DATE.finditer(doc.text))), None)
+                span = field.span(1) if field else None
+            else:
+                field = next((m for m in HEADER_FIELD.finditer(doc.text) if m.group(1) in labels),
+                             None)
+                span = (field.start(), field.start() + len(field.group().rstrip())) if field else None
+            if span is None or (query.doc_numbers and not any(
                     n in _header_text(doc, ("title", "doc_number")) for n in query.doc_numbers)):
                 continue
-            end = field.start() + len(field.group().rstrip())
-            line = normalise(doc.text[field.start():end])
+            start, end = span
+            line = normalise(doc.text[start:end])
+            if closing:
+                line = "落款日期 " + line  # what the closing line is, as a label names a field
             header = _header_text(doc, ("title", "addressee", "publisher", "genre", "kind"))
             support = self._coverage(header + "\n" + line,
                                      groups, self.params.partial_credit) \
@@ -283,7 +298,7 @@ class Assembler:
             # Above any sentence of the text (at most 1 + 0.3 + 0.15 + the number and quantity
             # terms): the label asked names this line, so it leads the answer.
             score = 2.5 + self._coverage(line, groups) + 0.3 * support + 0.15 / hit.rank
-            out.append(Sentence(doc.id, field.start(), end, score, support, hit.rank))
+            out.append(Sentence(doc.id, start, end, score, support, hit.rank))
         return out
 
     def _fact_clause(self, query: Query, text: str, lead: Sentence,

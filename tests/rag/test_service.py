@@ -284,3 +284,9 @@ def test_a_comparison_may_name_one_document_by_number_and_the_other_by_year(serv
     # 0426 names the 2021 letter; the 2020 report, named by its year, still gives its figure.
     answer = service.ask("2020年工作报告和2021年第0426号提案复函里,知识价值信用贷款的发放金额各是多少？")
     assert answer.answerable and "146.63亿元" in answer.text and "211.62亿元" in answer.text
+
+
+def test_a_letters_closing_date_is_the_date_it_was_signed(service):
+    # 落款日期: the date on the letter's closing line, not the date it was published (2021-12-06).
+    answer = service.ask("第0426号提案复函的落款日期是哪天？")
+    assert answer.answerable and answer.citations[0].quote == "2021年11月16日"
