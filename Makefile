@@ -42,7 +42,7 @@ test: $(BIN)/.installed browser
 
 # The gated gold set, then (reported, not gated) the blind batches outside it: their figures show
 # whether a change carries to questions nobody tuned on (eval/README.md).
-BLIND_GOLD := $(foreach f,cq-sti-fresh cq-sti-batch3 cq-sti-batch4 cq-sti-batch5 cq-sti-batch6 cq-sti-batch7 cq-sti-batch8 cq-sti-batch9 cq-sti-batch10 cq-sti-batch11,--gold eval/gold-external/$(f).jsonl)
+BLIND_GOLD := $(foreach f,cq-sti-fresh cq-sti-batch3 cq-sti-batch4 cq-sti-batch5 cq-sti-batch6 cq-sti-batch7 cq-sti-batch8 cq-sti-batch9 cq-sti-batch10 cq-sti-batch11 cq-sti-batch12,--gold eval/gold-external/$(f).jsonl)
 eval: $(BIN)/.installed
 	$(BIN)/rag eval --out eval/out
 	$(BIN)/rag eval $(BLIND_GOLD) --config shipped --no-gate --out eval/out/blind
