@@ -35,6 +35,11 @@ _UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
 # Posts a sentence may name someone by (委员 and 代表 address a letter's author, not a post).
 _POST_STATED = re.compile(r"[局处科厅部院校所]长|主任|书记|主席|秘书长|组长|经理|董事长|职务")
 _FREQUENCY_STATED = re.compile(r"每[年季月周天日半两三]|年度|一年一次|季度|每隔")
+_DAY_STATED = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
+# Chongqing's districts and counties, and its national zones: the places a 哪个区县 answer names.
+_DISTRICT = re.compile("万州|黔江|涪陵|渝中|大渡口|江北|沙坪坝|九龙坡|南岸|北碚|渝北|巴南|长寿|江津|合川|永川|"
+                       "南川|綦江|大足|璧山|铜梁|潼南|荣昌|开州|梁平|武隆|城口|丰都|垫江|忠县|云阳|奉节|巫山|"
+                       "巫溪|石柱|秀山|酉阳|彭水|两江新区|高新区|万盛")
 _PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _CLOSING_ASKED = re.compile(r"落款|签发日期|署名日期")
@@ -332,6 +337,7 @@ class Assembler:
     def _states_what_is_asked(self, query: Query, sentence: str) -> bool:
         """Whether the sentence has the kind of fact asked for: the unit, the measured thing, a date."""
         checks = self.params.checks
+        original = sentence  # before the question's own numbers are taken out below
         asks_amount = query.asks_amount or (query.english and query.wants_quantity)
         if not query.asks_change and (asks_amount or query.focus):
             # 营业收入同比增长15.4% gives the revenue no value, only its growth; nor does the
@@ -368,6 +374,10 @@ class Assembler:
             return False  # how often: 定期评估政策效果 states no frequency
         if "focus" in checks and query.whether and query.whether not in sentence:
             return False  # 是否已正式获批: 择优推荐…申报 says nothing of 获批
+        if "date" in checks and query.asks_day and not _DAY_STATED.search(original):
+            return False  # 哪一天召开: 2022年第19次局长办公会 gives the year only
+        if "place" in checks and query.asks_district and not _DISTRICT.search(original):
+            return False  # 在哪个区县召开: 召开县域创新驱动发展专题会 names none
         if "focus" in checks and query.asks_rank and not _ORDINAL_STATED.search(sentence):
             return False  # 在全国排第几: 新增2个国家重点实验室 states no rank
         if "focus" in checks and query.asks_cause and not _CAUSE_STATED.search(sentence):

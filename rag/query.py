@@ -72,6 +72,10 @@ _ASKS_CAUSE = re.compile(r"原因|为什么|为何|\bwhy\b|\bwhat (?:is|was|are|
 _RATE = re.compile(r"人均|户均|亩均|每万人|每千人|每百人|万人|年均")
 _TITLE = re.compile(r"《[^》]*》")
 _ASKS_RANK = re.compile(r"第几|(?:排名|排|位居|名列)第一|\brank(?:ed|s|ing)?\b", re.I)
+# 哪一天 / on what date: a day, not a year (2022年第19次局长办公会 dates no meeting).
+_ASKS_DAY = re.compile(r"哪一天|哪天|几月几日|什么日期|\b(?:what|which) (?:date|day)\b|\bon what date\b", re.I)
+# 哪个区县 / 在哪里召开: the answer names a district or county of Chongqing.
+_ASKS_DISTRICT = re.compile(r"哪(?:个|些|两个|几个)?区县|哪个区(?!域)|哪个县(?!域|级)|在哪里?召开|在哪里?举办|选址|落户(?:在)?哪")
 # 担任什么职务 / what position: the answer names a post (局长, 主任).
 _ASKS_POST = re.compile(r"什么职务|何种职务|哪个职务|担任什么|职务是什么|\bwhat (?:position|post|title|job)\b", re.I)
 # 多久一次 / how often: the answer states a frequency (每年, 年度, 每季度).
@@ -120,6 +124,8 @@ class Query:
     asks_percent: bool = False  # 百分之多少 / what percentage: the answer states one (26.2%)
     asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
     asks_post: bool = False  # 担任什么职务 / what position: the answer names a post (局长)
+    asks_day: bool = False  # 哪一天 / on what date: the answer states a day (11月4日)
+    asks_district: bool = False  # 哪个区县 / 在哪召开: the answer names one of Chongqing's
     # 获批 in 是否已正式获批, 满意 in 是否满意: what a yes-no question asks happened; a sentence
     # without it (择优推荐…申报) says nothing either way. "" if none.
     whether: str = ""
@@ -320,6 +326,10 @@ def role_asked(tokens: list[str]) -> str:
         if tok == "哪位" and i + 1 < len(tokens):
             following = tokens[i + 1]  # 哪位人大代表 (jieba: 人大代表 or 人大, 代表)
             return following if CJK.search(following) else ""
+        # 由谁担任负责人: the role follows the verb (the word before 由 is the body led).
+        if i + 2 < len(tokens) and tokens[i + 1] in ("担任", "出任", "任") \
+                and CJK.search(tokens[i + 2]) and tokens[i + 2] not in STOPWORDS:
+            return tokens[i + 2]
         if i >= 2 and tokens[i - 1] in ("是", "为", "由") and CJK.search(tokens[i - 2]) \
                 and tokens[i - 2] not in STOPWORDS:
             return tokens[i - 2]
@@ -508,6 +518,8 @@ def analyse(question: str) -> Query:
         asks_percent=bool(_ASKS_PERCENT.search(asked)),
         asks_money=bool(_ASKS_MONEY.search(asked)),
         asks_post=bool(_ASKS_POST.search(asked)),
+        asks_day=bool(_ASKS_DAY.search(asked)),
+        asks_district=bool(_ASKS_DISTRICT.search(asked)),
         whether=whether_asked(ws),
         asks_frequency=bool(_ASKS_FREQUENCY.search(asked)),
         document_years=tuple(dict.fromkeys(_DOCUMENT_YEAR.findall(norm))),

@@ -640,8 +640,16 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     # How often asks a frequency: 定期 says regularly, not how often.
     ("How often will the bureau evaluate the policies?", "定期评估政策效果,及时调整策略。", False),
     ("How often will the bureau evaluate the policies?", "每年评估一次政策效果。", True),
+    # 哪一天 asks a day: the question's own 2022年 dates no meeting.
+    ("2022年第19次局长办公会是哪一天召开的？", "指导意见已经2022年第19次局长办公会审议通过。", False),
+    ("2022年第19次局长办公会是哪一天召开的？", "2022年11月4日召开第19次局长办公会。", True),
+    # 在哪个区县召开 asks a district: 县域 and 示范县 name none.
+    ("专题会是在哪个区县召开的？", "召开县域创新驱动发展专题会,启动创新驱动示范县创建工作。", False),
+    ("专题会是在哪个区县召开的？", "在璧山区召开县域创新驱动发展专题会。", True),
+    # 由谁担任负责人 asks the role 负责人, not the 中心 it leads.
+    ("中科院重庆科学中心由谁担任负责人？", "以建设中科院重庆科学中心为牵引。", False),
 ])
-def test_a_rank_percentage_money_post_or_frequency_asked_needs_one(question, sentence, states):
+def test_the_kind_of_fact_asked_must_be_stated(question, sentence, states):
     assert Assembler()._states_what_is_asked(analyse(question), sentence) is states
 
 
@@ -657,4 +665,5 @@ def test_a_closing_quotation_mark_is_no_part_of_its_word():
     known = {"链": 0, "行动": 1}
     terms = {t for g in expand_english("What four 'chains' and which 'campaign'?", known) for t in g}
     assert {"链", "行动"} <= terms
+
 
