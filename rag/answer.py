@@ -432,7 +432,10 @@ class Assembler:
             for d in dict.fromkeys(h.chunk.doc_id for h in hits[: self.params.passages_named]))
         # Every document number must be there; of several years, one is enough (a question that
         # compares 2020 with 2025 may find each in a different document).
-        years_missing = bool(query.years) and all(y not in seen for y in query.years)
+        # A year that names a document (2022年的指导意见) is no year of a fact: a target for 2030
+        # asked of that document needs 2030 written, not just 2022.
+        fact_years = [y for y in query.years if y not in query.document_years] or query.years
+        years_missing = bool(query.years) and all(y not in seen for y in fact_years)
         # A Latin name counts as a whole word: "ai" is in "email" and names nothing there.
         return years_missing or any(n not in seen for n in query.doc_numbers) \
             or any(not re.search(rf"(?<![a-z]){re.escape(n)}(?![a-z])", seen) for n in names) \

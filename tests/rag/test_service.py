@@ -290,3 +290,9 @@ def test_a_letters_closing_date_is_the_date_it_was_signed(service):
     # 落款日期: the date on the letter's closing line, not the date it was published (2021-12-06).
     answer = service.ask("第0426号提案复函的落款日期是哪天？")
     assert answer.answerable and answer.citations[0].quote == "2021年11月16日"
+
+
+def test_a_year_naming_a_document_does_not_stand_for_the_year_asked(service):
+    # 2022 names the guidance; its targets are for 2025, so a 2030 target is not there.
+    assert not service.ask("2022年的指导意见为各区县定下的2030年高新技术企业数量目标是多少？").answerable
+    assert service.ask("2022年的指导意见为各区县定下的2025年高新技术企业数量目标是多少？").answerable
