@@ -668,6 +668,8 @@ def has_quantity(text: str, unit: str) -> bool:
     """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家, 六个 or 1000余人次
     (余 and 多 round a number: 1.5万余个, 160多项)."""
     # 个 is the general classifier either way: 多少个课题 is answered by 57项, 多少支队伍 by 1.5万余个.
+    if unit == "%" and re.search(r"\d\s*[:：∶]\s*\d", text):
+        return True  # in what ratio: 按4:6的出资比例 states a share as a ratio
     unit_re = _ANY_COUNTER if unit == "个" else f"(?:{re.escape(unit)}|个)" if unit in _COUNTERS \
         else "(?:人|名|位)" if unit == "人" else re.escape(unit)  # 多少人: 38人, 904名 or 3位
     return re.search(r"(?:\d[\d.,]*\s*|[一二两三四五六七八九十])[十百千万亿]*[余多]?" + unit_re,

@@ -55,6 +55,8 @@ def test_has_quantity_needs_the_unit():
     assert has_quantity("提供咨询服务1000余人次", "人次") and has_quantity("160多项", "项")
     assert has_quantity("集聚创业团队1.5万余个", "支")  # 个 answers any count
     assert not has_quantity("营业收入120亿元", "支")
+    # A share may be written as a ratio: in what ratio … 按4:6的出资比例.
+    assert has_quantity("与区县政府按4:6的出资比例设立", "%") and not has_quantity("规模2亿元", "%")
 
 
 def test_has_quantity_reads_chinese_numerals_and_takes_any_counter_for_ge():
