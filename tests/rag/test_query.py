@@ -663,6 +663,13 @@ def test_policy_phrases_translate_as_the_documents_write_them():
     assert not {"实施例", "新建"} & terms("the construction plan and the implementation plan")
 
 
+def test_see_and_alongside_frame_an_english_question():
+    known = {"于焉": 0, "偶见": 1, "在旁": 2, "深度": 3}
+    terms = {t for g in expand_english("Alongside X, what do they want to see deeply integrated?",
+                                       known) for t in g}
+    assert "深度" in terms and not {"于焉", "偶见", "在旁"} & terms
+
+
 def test_a_closing_quotation_mark_is_no_part_of_its_word():
     known = {"链": 0, "行动": 1}
     terms = {t for g in expand_english("What four 'chains' and which 'campaign'?", known) for t in g}
