@@ -40,7 +40,7 @@ chongqing chongqing's city municipal
 say says said state states stated mention mentions mentioned ask asks asked require requires
 required propose proposes proposed plan plans planned should would will can could may must
 kind kinds type types sort besides apart also alongside
-see sees seeing seen saw
+see sees seeing seen saw other others each every
 number amount quantity share proportion percentage
 document documents want wants wanted request requested given intend intends intended
 their they them these those there we our us you your his her

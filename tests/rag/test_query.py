@@ -668,6 +668,11 @@ def test_see_and_alongside_frame_an_english_question():
     terms = {t for g in expand_english("Alongside X, what do they want to see deeply integrated?",
                                        known) for t in g}
     assert "深度" in terms and not {"于焉", "偶见", "在旁"} & terms
+    # each and other frame a question too; form an alliance is 组建, not only 形式.
+    known = {"交互": 0, "各": 1, "组建": 2, "形式": 3, "解读": 4}
+    terms = {t for g in expand_english("Which alliances did they form, and how is each other "
+                                       "policy explained?", known) for t in g}
+    assert {"组建", "解读"} <= terms and not {"交互", "各"} & terms
 
 
 def test_a_closing_quotation_mark_is_no_part_of_its_word():
