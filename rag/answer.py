@@ -42,7 +42,8 @@ _DISTRICT = re.compile("万州|黔江|涪陵|渝中|大渡口|江北|沙坪坝|�
                        "巫溪|石柱|秀山|酉阳|彭水|两江新区|高新区|万盛")
 _PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
-_CLOSING_ASKED = re.compile(r"落款|签发日期|署名日期")
+_CLOSING_ASKED = re.compile(r"落款|签发日期|署名日期|\b(?:what date|what day|when)\b[^?]*\bsign(?:ed)?\b",
+                            re.I)
 _CLOSING_DATE = re.compile(r"(?m)^[^\S\n]*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)[^\S\n]*$")
 _DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
@@ -304,7 +305,10 @@ class Assembler:
             # terms): the label asked names this line, so it leads the answer.
             score = 2.5 + self._coverage(line, groups) + 0.3 * support + 0.15 / hit.rank
             out.append(Sentence(doc.id, start, end, score, support, hit.rank))
-        return out
+        # One document's field, unless the question names several (第0099号…和第0426号…): another
+        # letter's closing date is no second answer.
+        several = len(query.doc_numbers) > 1 or len(query.years) > 1
+        return out if several else out[:1]
 
     def _fact_clause(self, query: Query, text: str, lead: Sentence,
                      groups: list[tuple[tuple[str, ...], float]]) -> tuple[str, int, int] | None:

@@ -290,6 +290,9 @@ def test_a_letters_closing_date_is_the_date_it_was_signed(service):
     # 落款日期: the date on the letter's closing line, not the date it was published (2021-12-06).
     answer = service.ask("第0426号提案复函的落款日期是哪天？")
     assert answer.answerable and answer.citations[0].quote == "2021年11月16日"
+    # Asked in English (when did … sign), and one letter's date only: not another letter's too.
+    answer = service.ask("When did the science bureau sign the reply to proposal No. 0426?")
+    assert answer.answerable and [c.quote for c in answer.citations] == ["2021年11月16日"]
 
 
 def test_a_year_naming_a_document_does_not_stand_for_the_year_asked(service):
