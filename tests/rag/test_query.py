@@ -656,11 +656,12 @@ def test_the_kind_of_fact_asked_must_be_stated(question, sentence, states):
 
 
 def test_policy_phrases_translate_as_the_documents_write_them():
-    known = {"山东": 0, "鲁": 1, "实施方案": 2, "实施例": 3, "建设方案": 4, "新建": 5}
+    known = {"山东": 0, "鲁": 1, "实施方案": 2, "实施例": 3, "建设方案": 4, "新建": 5, "内设": 6}
     terms = lambda q: {t for g in expand_english(q, known) for t in g}
     assert "鲁" in terms("poverty-alleviation cooperation with Shandong")  # 渝鲁扶贫协作
     assert {"实施方案", "建设方案"} <= terms("the construction plan and the implementation plan")
     assert not {"实施例", "新建"} & terms("the construction plan and the implementation plan")
+    assert "内设" in terms("in-house R&D units")  # 企业建设内设研发机构
 
 
 def test_see_and_alongside_frame_an_english_question():
