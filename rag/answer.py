@@ -44,8 +44,10 @@ _PERCENT_STATED = re.compile(r"\d\s*%|百分之|百分点")
 _DATE = re.compile(r"\d{4}\s*年|\d{4}-\d{1,2}|\d{1,2}\s*月\s*\d{1,2}\s*日")
 _CLOSING_ASKED = re.compile(r"落款|签发日期|署名日期|\b(?:what date|what day|when)\b[^?]*\bsign(?:ed)?\b",
                             re.I)
-_CLOSING_DATE = re.compile(r"(?m)^[^\S\n]*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)[^\S\n]*$")
-_DATE_LINE = re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+# A date standing alone on its line, as a letter's signature dates it (2019年4月23日).
+_DATE_ALONE = r"(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)"
+_CLOSING_DATE = re.compile(rf"(?m)^[^\S\n]*{_DATE_ALONE}[^\S\n]*$")
+_DATE_LINE = re.compile(rf"^\s*{_DATE_ALONE}\s*$")
 # Checks that stop a sentence from making a question answerable, each an eval ablation:
 # "unit" 多少家 needs a number with 家, how many / how much a number beside a word asked
 # about, and neither is answered by a growth rate unless a change is asked; "focus" 总投资是多少
@@ -266,15 +268,14 @@ class Assembler:
         block is metadata, in no chunk; its line is still the document's text, so citable. The
         document's title, addressee and publisher stand as the field's context (第0798号提案答复
         的函, 杨贵林代表)."""
-        # 索引号为11500000MB…的文件 names the document by a field; it does not ask for it.
-        labels = [label for label in HEADER_FIELDS if label in query.text
-                  and not re.search(label + r"\s*(?:为|是|[:：])?\s*(?:[\w〔]|[\u4e00-\u9fff]{1,8}〔)",
-                                        query.text, re.A)]
         # 落款日期 asks the date a letter was signed, on its closing line (2019年4月23日), not the
         # date it was published (日期:2019-10-23, [ 成文日期 ] 2019-10-23).
         closing = _CLOSING_ASKED.search(query.text) is not None
-        if closing:
-            labels = []
+        # 索引号为11500000MB…的文件 names the document by a field; it does not ask for it.
+        labels = [] if closing else [
+            label for label in HEADER_FIELDS if label in query.text
+            and not re.search(label + r"\s*(?:为|是|[:：])?\s*(?:[\w〔]|[\u4e00-\u9fff]{1,8}〔)",
+                              query.text, re.A)]
         if not labels and not closing:
             return []
         best_hit: dict[str, Hit] = {}  # each document once, at its best passage's rank
@@ -350,9 +351,8 @@ class Assembler:
             if query.numbers:
                 sentence = _own_numbers(query.numbers).sub("", sentence)
             # Nor do the question's own numeral words (三年行动计划, 十三五): they name the thing.
-            for word in query.tokens:
-                if len(word) > 1 and _NUMERAL_WORD.search(word) and not _UNIT_ONLY.match(word):
-                    sentence = sentence.replace(word, "")
+            for word in _numeral_words(query.tokens):
+                sentence = sentence.replace(word, "")
         if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
             return False
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
@@ -702,6 +702,14 @@ def _own_numbers(numbers: tuple[str, ...]) -> re.Pattern:
     once per question, not once per sentence checked."""
     alternatives = "|".join(re.escape(n) for n in sorted(numbers, key=len, reverse=True))
     return re.compile(rf"(?<![\d.])(?:{alternatives})(?![\d.])")
+
+
+@lru_cache(maxsize=256)
+def _numeral_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's words written with a Chinese numeral (三年, 十三), units aside: found once
+    per question, not once per sentence checked."""
+    return tuple(w for w in tokens
+                 if len(w) > 1 and _NUMERAL_WORD.search(w) and not _UNIT_ONLY.match(w))
 
 
 def counts(text: str, term: str) -> bool:

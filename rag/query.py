@@ -73,7 +73,8 @@ _RATE = re.compile(r"人均|户均|亩均|每万人|每千人|每百人|万人|�
 _TITLE = re.compile(r"《[^》]*》")
 _ASKS_RANK = re.compile(r"第几|(?:排名|排|位居|名列)第一|\brank(?:ed|s|ing)?\b", re.I)
 # 哪一天 / on what date: a day, not a year (2022年第19次局长办公会 dates no meeting).
-_ASKS_DAY = re.compile(r"哪一天|哪天|几月几日|什么日期|\b(?:what|which) (?:date|day)\b|\bon what date\b", re.I)
+_DAY_ASKED = r"哪一天|哪天|几月几日|什么日期|\b(?:what|which) (?:date|day)\b"
+_ASKS_DAY = re.compile(_DAY_ASKED, re.I)
 # 哪个区县 / 在哪里召开: the answer names a district or county of Chongqing.
 _ASKS_DISTRICT = re.compile(r"哪(?:个|些|两个|几个)?区县|哪个区(?!域)|哪个县(?!域|级)|在哪里?召开|在哪里?举办|选址|落户(?:在)?哪")
 # 担任什么职务 / what position: the answer names a post (局长, 主任).
@@ -85,8 +86,9 @@ _ASKS_PERCENT = re.compile(r"百分之(?:多少|几)|多少\s*%|百分比|百分
 # 投入了多少资金 / how much money: the answer states an amount of money.
 _ASKS_MONEY = re.compile(r"多少(?:财政)?(?:资金|经费|钱|款)|(?:投入|出资|拨付|安排)了?多少(?!项|个|家|名|人)|"
                          r"\bhow much (?:money|funding)\b", re.I)
-_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|哪一天|哪天|什么时间|什么日期|几月几日|"
-                        r"\b(?:which|what) (?:year|date|day)\b|^when\b", re.I)
+# 哪一年 / when, or a day: the answer holds a date.
+_ASKS_YEAR = re.compile(r"哪一年|哪年|何年|什么时候|何时|什么时间|\b(?:which|what) year\b|^when\b|"
+                        + _DAY_ASKED, re.I)
 # Classifiers of a count (多少家): the count's unit is checked instead of a focus.
 COUNTERS = frozenset("家 个 项 所 名 人 位 次 支 条 件 座 倍".split())
 # English words whole: "count" is in "counties", which asks for no quantity.
@@ -125,11 +127,11 @@ class Query:
     asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
     asks_post: bool = False  # 担任什么职务 / what position: the answer names a post (局长)
     asks_day: bool = False  # 哪一天 / on what date: the answer states a day (11月4日)
+    asks_frequency: bool = False  # 多久一次 / how often: the answer states one (每年, 年度)
     asks_district: bool = False  # 哪个区县 / 在哪召开: the answer names one of Chongqing's
     # 获批 in 是否已正式获批, 满意 in 是否满意: what a yes-no question asks happened; a sentence
     # without it (择优推荐…申报) says nothing either way. "" if none.
     whether: str = ""
-    asks_frequency: bool = False  # 多久一次 / how often: the answer states one (每年, 年度)
     # Years that name a document (2022年的指导意见, the 2019 reply), not the year of a fact.
     document_years: tuple[str, ...] = ()
     places: tuple[str, ...] = ()  # 成都 for 成都市: the passage must be about that city
