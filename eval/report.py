@@ -31,6 +31,17 @@ def write_markdown(report: dict[str, Any], path: Path, chart: str) -> None:
         lines += _table(cfg["splits"], "split")
         lines += ["", "By type:", ""]
         lines += _table(cfg["types"], "type")
+    goals = report.get("goals")
+    if goals:
+        lines += ["", f"## Goals by split, `{goals['config']}`", "", goals["about"], "",
+                  "Each rate with its count and 95% Wilson interval. *Short, within noise*: "
+                  "the goal lies inside the interval, so the split is too small to tell.", "",
+                  "| split | metric | value | count | 95% interval | goal | verdict |",
+                  "|---|---|---|---|---|---|---|"]
+        for split, rows in goals["splits"].items():
+            lines += [f"| {split} | {m} | {r['value']:.3f} | {r['count'][0]}/{r['count'][1]} | "
+                      f"{r['ci95'][0]:.3f}-{r['ci95'][1]:.3f} | {r['kind']} {r['goal']} | "
+                      f"{r['verdict']} |" for m, r in rows.items()]
     gate = report.get("gate")
     if gate:
         verdict = "PASSED" if gate["passed"] else "FAILED: " + "; ".join(gate["failures"])

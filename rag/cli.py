@@ -334,7 +334,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
             service = RagService(settings, base.embedder, base.index_dir)
             return service, service.fusion
 
-        thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8")) if gate else None
+        thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
         with _Bar("Evaluating") as bar:
             total, done = len(golds) * len(configs), [0]
 
@@ -342,7 +342,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
                 done[0] += 1
                 bar("questions", done[0], total)
 
-            report = evaluate(service_for, golds, configs, out, thresholds, tick)
+            report = evaluate(service_for, golds, configs, out, thresholds, tick, gate)
         for name, cfg in report["configs"].items():
             o = cfg["overall"]
             typer.echo(f"{name:14s} hit@1 {o['hit@1']:.3f} hit@5 {o['hit@5']:.3f} "
@@ -350,6 +350,11 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
                        f"cite {o['citation_validity']:.3f}/{o['citation_support']:.3f} "
                        f"refuse {o['refusal_recall']:.3f} false-refuse "
                        f"{o['false_refusal_rate']:.3f} p50 {o['latency_p50_ms']:.1f} ms")
+        goals = report.get("goals")
+        for split, rows in (goals["splits"] if goals else {}).items():
+            typer.echo(f"goals on {split}: " + "; ".join(
+                f"{m} {r['value']:.3f} ({r['count'][0]}/{r['count'][1]}, 95% "
+                f"{r['ci95'][0]:.2f}-{r['ci95'][1]:.2f}) {r['verdict']}" for m, r in rows.items()))
         typer.echo(f"report: {out / 'report.md'}")
         verdict = report.get("gate")
         if verdict:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from eval.gold_set import load_gold
-from eval.harness import CONFIGS, check_gate, evaluate
-from eval.metrics import key_match, ranking_metrics
+from eval.harness import CONFIGS, check_gate, evaluate, goal_verdicts
+from eval.metrics import key_match, ranking_metrics, wilson_interval
 from index.lexical import normalise
 
 RAG = str(Path(sys.executable).with_name("rag"))
@@ -41,6 +41,30 @@ def test_the_gate_names_each_failure():
     failures = check_gate(summary, thresholds)
     assert failures == ["hit@5 0.9000 < floor 0.95", "false_refusal_rate 0.2000 > ceiling 0.05"]
     assert check_gate({**summary, "hit@5": 0.95, "false_refusal_rate": 0.05}, thresholds) == []
+
+
+def test_wilson_intervals_of_small_splits():
+    assert wilson_interval(3, 5) == pytest.approx((0.2307, 0.8824), abs=1e-4)
+    low, high = wilson_interval(5, 5)  # all five right still leaves room below 0.9
+    assert low == pytest.approx(0.5655, abs=1e-4) and high == pytest.approx(1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # no questions: nothing known
+
+
+def test_goal_verdicts_tell_a_miss_from_noise():
+    splits = {"test": {"refusal_recall": 0.6, "hit@5": 0.956, "false_refusal_rate": 0.2,
+                       "key_match": 0.95,
+                       "counts": {"refusal_recall": [3, 5], "hit@5": [43, 45],
+                                  "false_refusal_rate": [9, 45], "key_match": [43, 45]},
+                       "ci95": {"refusal_recall": [0.23, 0.88], "hit@5": [0.85, 0.99],
+                                "false_refusal_rate": [0.11, 0.34], "key_match": [0.85, 0.99]}}}
+    goals = {"floors": {"refusal_recall": 0.9, "hit@5": 0.98, "key_match": 0.92},
+             "ceilings": {"false_refusal_rate": 0.03}}
+    rows = goal_verdicts(splits, goals)["test"]
+    assert rows["key_match"]["verdict"] == "met"
+    assert rows["hit@5"]["verdict"] == "short, within noise"  # 0.98 lies in 0.85..0.99
+    assert rows["refusal_recall"]["verdict"] == "short"  # 0.9 lies above 0.88
+    assert rows["false_refusal_rate"]["verdict"] == "short"  # a ceiling: 0.03 lies below 0.11
+    assert rows["refusal_recall"]["count"] == [3, 5] and rows["false_refusal_rate"]["kind"] == "at most"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +99,26 @@ def test_evaluate_writes_results_report_and_chart_for_each_config(service, small
     assert (tmp_path / "configs.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "configs.png" in md and "`bm25`" in md
+    dev = shipped["splits"]["dev"]  # every rate also as a count, with its interval
+    assert dev["counts"]["refusal_recall"][1] == sum(
+        not g.answerable for g in small_gold if g.split == "dev")
+    assert dev["ci95"]["key_match"][0] <= dev["key_match"] <= dev["ci95"]["key_match"][1]
+
+
+def test_goals_are_read_by_split_with_or_without_the_gate(service, small_gold, tmp_path):
+    def service_for(cfg):
+        return service, service.fusion
+
+    thresholds = {"config": "shipped", "floors": {"key_match": 1.01},
+                  "goals": {"about": "the goal", "floors": {"key_match": 0.5}}}
+    report = evaluate(service_for, small_gold, [CONFIGS["shipped"]], tmp_path, thresholds,
+                      gate=False)
+    assert "gate" not in report  # --no-gate: the floor of 1.01 is not checked
+    splits = report["goals"]["splits"]
+    assert set(splits) == {g.split for g in small_gold}
+    assert all(set(rows) == {"key_match"} for rows in splits.values())
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Goals by split, `shipped`" in md and "| key_match |" in md
 
 
 def test_a_failed_gate_is_reported(service, small_gold, tmp_path):
@@ -98,6 +142,9 @@ def test_rag_eval_cli_runs_one_config_and_rejects_bad_arguments(sample_index, tm
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "shipped" in ok.stdout and (out / "report.json").exists()
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    split = next(iter(report["goals"]["splits"]))  # the one question's split
+    assert f"goals on {split}: hit@1 " in ok.stdout  # eval/thresholds.json's goals, no gate
     stray = tmp_path / "stray.jsonl"
     stray.write_text(line.replace("cq-sti/004_", "elsewhere/004_") + "\n", encoding="utf-8")
     for args, words in ((["--config", "nope"], "unknown configuration"),
