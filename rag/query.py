@@ -464,7 +464,10 @@ _NOUN_AFTER = {"支": "出持撑", "项": "目", "人": "才员", "名": "单称
 
 def whether_asked(ws: list[str]) -> str:
     """The verb a Chinese yes-no question (是否 / 有没有 / 是不是) asks about: 获批 in 后来是否已
-    正式获批, past the adverbs before it; "" if none."""
+    正式获批, past the adverbs before it; "" if none, or if the 是否 clause only describes what a
+    question word asks for (检查脚本是否含有bash语法的工具叫什么 asks a tool's name)."""
+    if any(_WH_WORD.search(w) for w in ws):
+        return ""
     for i, w in enumerate(ws):
         if w in ("是否", "有没有", "是不是"):
             rest = [v for v in ws[i + 1:] if v not in _WHETHER_ADVERBS]
@@ -472,6 +475,7 @@ def whether_asked(ws: list[str]) -> str:
     return ""
 
 
+_WH_WORD = re.compile(r"什么|哪|谁|多少|几|怎|如何|为何")
 _WHETHER_ADVERBS = frozenset("已 已经 正式 曾 曾经 真正 真的 都 也 还 最终 后来 顺利 如期 按期".split())
 
 

@@ -634,6 +634,9 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     # 是否已正式获批 asks whether it was approved: a sentence on the application says nothing.
     ("该研究站后来是否已正式获批为国家站？", "择优推荐该研究站申报国家野外科学观测研究站。", False),
     ("该研究站后来是否已正式获批为国家站？", "该研究站获批为国家野外科学观测研究站。", True),
+    # …是否含有bash语法的工具叫什么 asks a name: the 是否 clause describes the tool.
+    ("用来检查脚本里是否含有 bash 专有语法的工具叫什么？", "用 checkbashisms 检查脚本的 bash 化语法。",
+     True),
     # How often asks a frequency: 定期 says regularly, not how often.
     ("How often will the bureau evaluate the policies?", "定期评估政策效果,及时调整策略。", False),
     ("How often will the bureau evaluate the policies?", "每年评估一次政策效果。", True),
