@@ -273,6 +273,10 @@ def expand_english(question: str, known: set[str] | dict[str, int],
             continue
         if word not in STOPWORDS and len(word) >= 3:
             found += _translations(dictionary, word)
+            if word in known:
+                # The documents write it in Latin letters (systemctl, init, pbuilder in a
+                # manual; PCT in a report): the word itself is evidence, beside its translations.
+                found.append(word)
             if word in names or not found:
                 found += _pinyin_index(known).get(word, ())
         groups += _matchable(found, known)

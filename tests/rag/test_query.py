@@ -123,6 +123,15 @@ def test_english_words_become_chinese_terms_the_index_knows():
     assert expand_english("the of and", vocab) == []
 
 
+def test_english_words_the_documents_write_in_latin_letters_are_their_own_evidence():
+    # A manual writes systemctl and init as they are; CC-CEDICT has no entry for them.
+    vocab = {"systemctl": 0, "命令": 1, "失败": 2, "command": 3}
+    groups = expand_english("Which systemctl command checks failed units?", vocab)
+    assert ("systemctl",) in groups
+    assert ("command", "命令") in groups  # the word beside its translation, either one counts
+    assert ("失败",) in groups  # a word the documents write in Chinese only: as before
+
+
 def test_english_framing_verbs_are_not_asked_terms():
     # "say" has translations (云, 倾诉, 再说) that no answer holds: counted, they refuse answers.
     vocab = {"云": 0, "倾诉": 1, "再说": 2, "实验室": 3}
