@@ -353,8 +353,10 @@ class Assembler:
             # Nor do the question's own numeral words (三年行动计划, 十三五): they name the thing.
             for word in _numeral_words(query.tokens):
                 sentence = sentence.replace(word, "")
-        if "unit" in checks and query.unit and not has_quantity(sentence, query.unit):
-            return False
+        if "unit" in checks and query.unit and not has_quantity(sentence, query.unit) \
+                and not (query.unit_noun and re.search(
+                    rf"\d[\d.,]*\s*[余多]?{re.escape(query.unit_noun)}", sentence)):
+            return False  # 多少个字符以内 is answered by 30 字符, with no 个 between
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
             return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):

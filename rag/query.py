@@ -114,6 +114,9 @@ class Query:
     # question, yet name a document by its title). Not replaced by translations.
     tokens: tuple[str, ...] = ()
     unit: str = ""  # the unit of the quantity asked for ("家" in 多少家), "" if none
+    # The noun the unit counts (字符 in 多少个字符): a number right before it (30 字符) counts it
+    # too, with no classifier between. "" if none.
+    unit_noun: str = ""
     # The word naming the quantity asked for (总投资 in 超瞬态实验装置的总投资是多少): an answer
     # sentence must name it too, or it states some other quantity. "" if none.
     focus: str = ""
@@ -462,6 +465,12 @@ _NOUN_AFTER = {"支": "出持撑", "项": "目", "人": "才员", "名": "单称
                "次": "数", "个": "人体", "位": "置于", "家": "庭", "件": "数"}
 
 
+def noun_after(norm: str, at: int) -> str:
+    """The Chinese word of two or more characters starting at `at` (字符 in 多少个字符以内), or ""."""
+    first = next(iter(words(norm[at:at + 12])), "")
+    return first if len(first) > 1 and CJK.match(first) and first not in STOPWORDS else ""
+
+
 def whether_asked(ws: list[str]) -> str:
     """The verb a Chinese yes-no question (是否 / 有没有 / 是不是) asks about: 获批 in 后来是否已
     正式获批, past the adverbs before it; "" if none, or if the 是否 clause only describes what a
@@ -513,6 +522,7 @@ def analyse(question: str) -> Query:
         wants_quantity=bool(_QUANTITY.search(norm)),
         unit=unit.group(1) if (unit := unit_asked(norm))
         else english_unit(norm) if english else "",
+        unit_noun=noun_after(norm, unit.end(1)) if unit else "",
         # A count (多少家) is checked by its classifier; the focus is for measures (是多少亿元).
         focus="" if english or (unit and unit.group(1) in COUNTERS) else quantity_focus(question, ws),
         asks_year=bool(_ASKS_YEAR.search(asked)),

@@ -643,6 +643,10 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     # 是否已正式获批 asks whether it was approved: a sentence on the application says nothing.
     ("该研究站后来是否已正式获批为国家站？", "择优推荐该研究站申报国家野外科学观测研究站。", False),
     ("该研究站后来是否已正式获批为国家站？", "该研究站获批为国家野外科学观测研究站。", True),
+    # 多少个字符 is answered by a number right before 字符, with no 个 between; not by none.
+    ("软件包名的长度应控制在多少个字符以内？", "把软件包名的长度控制在 30 字符以内是明智之举。", True),
+    ("软件包名的长度应控制在多少个字符以内？", "软件包名最短长度两个字符。", True),
+    ("软件包名的长度应控制在多少个字符以内？", "软件包名中的字符应为小写字母。", False),
     # …是否含有bash语法的工具叫什么 asks a name: the 是否 clause describes the tool.
     ("用来检查脚本里是否含有 bash 专有语法的工具叫什么？", "用 checkbashisms 检查脚本的 bash 化语法。",
      True),
