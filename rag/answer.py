@@ -539,10 +539,32 @@ def _per_year(ranked: list[Sentence], years: tuple[str, ...]) -> list[Sentence]:
 
 
 LIST_ITEMS = 4  # list items quoted after a sentence that introduces them
+TABLE_ROWS = 6  # rows quoted after a table's caption, its header row included
+# A table's caption, as text extracted from HTML or PDF writes it (表 2.3. Debian 归档区域列表).
+_TABLE_CAPTION = re.compile(r"^表\s*\d+(?:[.．\-－]\d+)*[.．:：]?(?:\s|$)")
+_LINE = re.compile(r"[^\n]+")
+
+
+def table_rows(doc: Document, caption_end: int) -> list[tuple[int, int]]:
+    """The rows of the table whose caption ends at `caption_end`: the lines after it, up to
+    TABLE_ROWS, until prose resumes (a line ending in 。), a heading or another caption."""
+    rows: list[tuple[int, int]] = []
+    for m in _LINE.finditer(doc.text, caption_end, min(len(doc.text), caption_end + 3000)):
+        line = m.group().strip()
+        if not line:
+            continue
+        if line.endswith(("。", "！", "？")) or _TABLE_CAPTION.match(line) \
+                or heading_level(line) is not None or len(rows) >= TABLE_ROWS:
+            break
+        start = m.start() + len(m.group()) - len(m.group().lstrip())
+        rows.append((start, start + len(line)))
+    return rows
 
 
 def list_after(doc: Document, end: int) -> list[tuple[int, int]]:
-    """The items a sentence introduces, when it ends in a colon or is a heading.
+    """The items a sentence introduces: when it ends in a colon or is a heading, the paragraphs
+    after it; when it is a table's caption, or a sentence a caption follows (GNU/Linux 文件有三种
+    类型的时间戳。 above 表 1.9. 时间戳类型列表), the caption and the table's rows.
 
     "主要表现为“四缺”:" and "(二)基本原则。" say nothing by themselves; the paragraphs after them
     are the answer. The first sentence of each of up to LIST_ITEMS following paragraphs is
@@ -551,6 +573,15 @@ def list_after(doc: Document, end: int) -> list[tuple[int, int]]:
     """
     line_start = doc.text.rfind("\n", 0, end) + 1
     lead = doc.text[line_start:end].strip()
+    line_end = doc.text.find("\n", end)
+    line_end = len(doc.text) if line_end < 0 else line_end
+    if _TABLE_CAPTION.match(lead):
+        return table_rows(doc, line_end)
+    following = _LINE.search(doc.text, line_end)
+    if following and not doc.text[end:line_end].strip() \
+            and _TABLE_CAPTION.match(following.group().strip()):
+        start = following.start() + len(following.group()) - len(following.group().lstrip())
+        return [(start, following.end())] + table_rows(doc, following.end())
     colon = lead.endswith((":", "："))
     if not (colon or (heading_level(lead) is not None and len(lead) <= 40)):
         return []

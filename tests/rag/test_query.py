@@ -105,6 +105,24 @@ def test_list_after_a_colon_takes_the_first_sentence_of_each_item():
     assert [text[s:e] for s, e in items] == ["(一)缺人才。", "(二)缺平台。"]
 
 
+def test_a_table_caption_or_a_sentence_above_one_introduces_the_tables_rows():
+    text = ("GNU/Linux 文件有三种类型的时间戳。\n表 1.9. 时间戳类型列表\n类型 含义\n"
+            "mtime 文件修改时间\nctime 文件状态修改时间\n  atime 文件最后被访问的时间  \n"
+            "注意到 atime 可能不准。\n")
+    doc = _doc(text)
+    quoted = lambda spans: [text[s:e] for s, e in spans]  # noqa: E731
+    rows = ["类型 含义", "mtime 文件修改时间", "ctime 文件状态修改时间", "atime 文件最后被访问的时间"]
+    # The caption as the lead: its rows, stripped, up to the prose that follows the table.
+    assert quoted(list_after(doc, text.index("时间戳类型列表") + 7)) == rows
+    # The sentence a caption follows: the caption, then the rows.
+    assert quoted(list_after(doc, text.index("。") + 1)) == ["表 1.9. 时间戳类型列表", *rows]
+    # A sentence with more text on its line introduces nothing.
+    other = _doc("文件有三种时间戳。见下表\n表 1.9. 时间戳类型列表\nmtime 修改时间\n")
+    assert list_after(other, other.text.index("。") + 1) == []
+    long = _doc("表 2. 很多行\n" + "".join(f"第{i}行 值\n" for i in range(10)))
+    assert len(list_after(long, long.text.index("\n"))) == 6  # TABLE_ROWS
+
+
 def test_list_after_a_heading_stops_at_the_next_heading_and_a_plain_sentence_has_none():
     text = "(二)基本原则。\n统筹规划。坚持。\n需求导向。\n(三)工作目标。\n到2025年。\n"
     doc = _doc(text)
