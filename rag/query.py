@@ -14,6 +14,11 @@ NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number in digits, as questions and do
 # 1,279 in an English question is 1279, as the documents write it (not 1 and 279).
 THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _LATIN_NAME = re.compile(r"[a-z]{2,}")
+# In an English question, the words written as identifiers name something exactly: an inner
+# capital (PermitRootLogin), an underscore (KERN_ERR, sshd_config) or letters with digits
+# (iproute2, ext4; not Q1). Ordinary words are translated instead and may be paraphrased.
+_IDENTIFIER = re.compile(r"(?<![\w-])(?:[A-Za-z]+[a-z][A-Z]\w*|\w*[A-Za-z]_\w+"
+                         r"|[A-Za-z]{3,}\d+[A-Za-z\d]*)(?![\w-])")
 _DOC_NO = re.compile(r"第?\s*(\d{3,4})\s*号")
 # 第二期, 第8批, 第六次: an ordinal names one of a series; a text that never states it is
 # about another one (a fund's first tranche, not its second).
@@ -542,7 +547,9 @@ def analyse(question: str) -> Query:
         role=role_asked(ws),
         operator=operator_asked(norm),
         places=places_named(ws),
-        latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese else (),
+        latin_names=tuple(t for t in terms if _LATIN_NAME.fullmatch(t)) if mostly_chinese
+        else tuple(dict.fromkeys(w.lower() for w in _IDENTIFIER.findall(question))) if english
+        else (),
         ordinals=ordinals_named(norm),
         counted=counted_noun(ws) if not english else (),
         part=part_asked(ws) if not english else (),

@@ -150,6 +150,22 @@ def test_english_words_the_documents_write_in_latin_letters_are_their_own_eviden
     assert ("失败",) in groups  # a word the documents write in Chinese only: as before
 
 
+def test_identifiers_in_an_english_question_are_names_the_documents_must_hold():
+    assert analyse("What is the default of PermitRootLogin in sshd_config?").latin_names == (
+        "permitrootlogin", "sshd_config")
+    assert analyse("Which iproute2 command sets the ext4 KERN_ERR level?").latin_names == (
+        "iproute2", "ext4", "kern_err")
+    # Ordinary words are translated, not names; nor is a quarter (Q1) or 5G.
+    assert analyse("As of Q1 2019, how many 5G base stations were built?").latin_names == ()
+    doc = Document(id="d", text="/etc/ssh/sshd_config 是 SSH 服务端的配置文件。", meta={})
+    hits = [Hit(chunk=Chunk(id="d#0", doc_id="d", text=doc.text, start=0, end=len(doc.text)),
+                score=1.0, rank=1, source="bm25")]
+    missing = Assembler()._names_missing
+    assert missing(analyse("What is the default of PermitRootLogin in sshd_config?"), hits,
+                   {"d": doc})
+    assert not missing(analyse("Which file is sshd_config?"), hits, {"d": doc})
+
+
 def test_english_framing_verbs_are_not_asked_terms():
     # "say" has translations (云, 倾诉, 再说) that no answer holds: counted, they refuse answers.
     vocab = {"云": 0, "倾诉": 1, "再说": 2, "实验室": 3}
