@@ -172,6 +172,7 @@ class Assembler:
         # A question comparing years needs a sentence per year, often from different documents.
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
         counts = stated_counts(query)
+        decimals = [n for n in query.numbers if "." in n]
         # The question's year names a document (2022年的指导意见), not the year of a fact.
         names_document = any(y in query.document_years for y in query.years)
         for hit in hits[:considered]:
@@ -215,6 +216,10 @@ class Assembler:
             # passage's projects (148个、总投资额超1200亿元) are other projects.
             passage = normalise(chunk.text) + "\n" + context if counts else ""
             counts_elsewhere = any(n not in passage for n in counts)
+            # A decimal the question states (Meson 1.0, 4.5万家) names one version or figure: a
+            # document that never writes it is about another (Meson's first release, not 1.0).
+            decimal_elsewhere = any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])",
+                                                  self._normalised(doc)) for n in decimals)
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 if _DATE_LINE.match(sent):
@@ -249,7 +254,8 @@ class Assembler:
                 other_regions = "place" in self.params.checks and bool(query.regions) and bool(
                     regions_in(sent) or "重庆" in sent) \
                     and not any(r in with_context for r in query.regions)
-                if elsewhere or other_document or other_regions or counts_elsewhere:
+                if elsewhere or other_document or other_regions or counts_elsewhere \
+                        or decimal_elsewhere:
                     support = 0.0  # 成都市 asked, a passage about Chongqing found
                 if "year" in self.params.checks and query.years and not years:
                     support = 0.0  # about another year: 2023年 asked, 十三五期间 stated

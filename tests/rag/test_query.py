@@ -295,6 +295,16 @@ def _assemble(query, doc: Document, weights: dict[str, float]):
     return Assembler().assemble(query, [hit], {doc.id: doc}, weights, None, 0.0)
 
 
+def test_a_decimal_the_question_states_must_be_in_the_document_answering():
+    query = analyse("Meson 构建系统的 1.0 版本是哪一年发布的？")
+    weights = {t: 1.0 for t in query.terms}
+    other = _doc("Meson 构建系统在 2013 年初始发布。另见 hello-sh-1.0.3 示例。")
+    assert _assemble(query, other, weights)[1]  # 1.0.3 is a 1.0: stated in the document
+    first = _doc("Meson 构建系统在 2013 年初始发布,是新的构建系统。")
+    assert not _assemble(query, first, weights)[1]  # about its first release, not 1.0
+    assert _assemble(query, _doc("Meson 构建系统的 1.0 版本于 2022 年发布。"), weights)[1]
+
+
 def test_a_year_found_in_the_passages_scope_counts_as_covered():
     # The report is dated 2021; its goals sentence names no year. Without the year the sentence
     # covers 5.5 of the question's 13.5 (科技, 科技型, 企业, 突破); with it, 8.5.
