@@ -35,6 +35,8 @@ _UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
 # Posts a sentence may name someone by (委员 and 代表 address a letter's author, not a post).
 _POST_STATED = re.compile(r"[局处科厅部院校所]长|主任|书记|主席|秘书长|组长|经理|董事长|职务")
 _FREQUENCY_STATED = re.compile(r"每[年季月周天日半两三]|年度|一年一次|季度|每隔")
+_TIME_STATED = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*[点时](?!间|候|期|代)|[零一二两三四五六七八九十]+点"
+                          r"|凌晨|午夜|中午|上午|下午|早上|晚上|\b[ap]\.?m\b", re.I)
 _DAY_STATED = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
 # Chongqing's districts and counties, and its national zones: the places a 哪个区县 answer names.
 _DISTRICT = re.compile("万州|黔江|涪陵|渝中|大渡口|江北|沙坪坝|九龙坡|南岸|北碚|渝北|巴南|长寿|江津|合川|永川|"
@@ -386,6 +388,8 @@ class Assembler:
             return False  # how often: 定期评估政策效果 states no frequency
         if "focus" in checks and query.whether and query.whether not in sentence:
             return False  # 是否已正式获批: 择优推荐…申报 says nothing of 获批
+        if "date" in checks and query.asks_time and not _TIME_STATED.search(original):
+            return False  # 每天几点钟执行: a sentence on the daily cron job gives no hour
         if "date" in checks and query.asks_day and not _DAY_STATED.search(original):
             return False  # 哪一天召开: 2022年第19次局长办公会 gives the year only
         if "place" in checks and query.asks_district and not _DISTRICT.search(original):

@@ -80,6 +80,9 @@ _ASKS_RANK = re.compile(r"第几|(?:排名|排|位居|名列)第一|\brank(?:ed|
 # 哪一天 / on what date: a day, not a year (2022年第19次局长办公会 dates no meeting).
 _DAY_ASKED = r"哪一天|哪天|几月几日|什么日期|\b(?:what|which) (?:date|day)\b"
 _ASKS_DAY = re.compile(_DAY_ASKED, re.I)
+# 几点钟 / at what time: a time of day, not a date or "daily"; 几点建议 counts points made.
+_ASKS_TIME = re.compile(r"几点钟|几点几分|几点(?=开始|执行|运行|启动|结束|召开|举行|发布|上班|下班)"
+                        r"|什么时刻|哪个时刻|\bwhat time\b|\bat what hour\b", re.I)
 # 哪个区县 / 在哪里召开: the answer names a district or county of Chongqing.
 _ASKS_DISTRICT = re.compile(r"哪(?:个|些|两个|几个)?区县|哪个区(?!域)|哪个县(?!域|级)|在哪里?召开|在哪里?举办|选址|落户(?:在)?哪")
 # 担任什么职务 / what position: the answer names a post (局长, 主任).
@@ -135,6 +138,7 @@ class Query:
     asks_money: bool = False  # 投入了多少资金: the answer states an amount in 元
     asks_post: bool = False  # 担任什么职务 / what position: the answer names a post (局长)
     asks_day: bool = False  # 哪一天 / on what date: the answer states a day (11月4日)
+    asks_time: bool = False  # 几点钟 / at what time: the answer states a time of day (6:25, 凌晨)
     asks_frequency: bool = False  # 多久一次 / how often: the answer states one (每年, 年度)
     asks_district: bool = False  # 哪个区县 / 在哪召开: the answer names one of Chongqing's
     # 获批 in 是否已正式获批, 满意 in 是否满意: what a yes-no question asks happened; a sentence
@@ -540,6 +544,7 @@ def analyse(question: str) -> Query:
         asks_money=bool(_ASKS_MONEY.search(asked)),
         asks_post=bool(_ASKS_POST.search(asked)),
         asks_day=bool(_ASKS_DAY.search(asked)),
+        asks_time=bool(_ASKS_TIME.search(asked)),
         asks_district=bool(_ASKS_DISTRICT.search(asked)),
         whether=whether_asked(ws),
         asks_frequency=bool(_ASKS_FREQUENCY.search(asked)),

@@ -700,6 +700,11 @@ def test_a_rate_asked_is_not_answered_by_a_total():
     # 哪一天 asks a day: the question's own 2022年 dates no meeting.
     ("2022年第19次局长办公会是哪一天召开的？", "指导意见已经2022年第19次局长办公会审议通过。", False),
     ("2022年第19次局长办公会是哪一天召开的？", "2022年11月4日召开第19次局长办公会。", True),
+    # 几点钟 asks a time of day: a sentence on the daily job gives none; 几点建议 counts points.
+    ("自动升级默认在每天的几点钟执行？", "/etc/cron.daily/apt 脚本每天运行一次。", False),
+    ("自动升级默认在每天的几点钟执行？", "它默认在每天 6:25 由 cron 执行。", True),
+    ("自动升级默认在每天的几点钟执行？", "它默认在每天凌晨执行。", True),
+    ("第0426号提案一共提出了几点建议？", "提出了加强协同创新等建议。", True),
     # 在哪个区县召开 asks a district: 县域 and 示范县 name none.
     ("专题会是在哪个区县召开的？", "召开县域创新驱动发展专题会,启动创新驱动示范县创建工作。", False),
     ("专题会是在哪个区县召开的？", "在璧山区召开县域创新驱动发展专题会。", True),
