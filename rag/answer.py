@@ -175,6 +175,7 @@ class Assembler:
         considered = self.params.passages_considered * (2 if len(query.years) > 1 else 1)
         counts = stated_counts(query)
         decimals = [n for n in query.numbers if "." in n]
+        holds_decimals: dict[str, bool] = {}  # per document, as several passages share one
         # The question's year names a document (2022年的指导意见), not the year of a fact.
         names_document = any(y in query.document_years for y in query.years)
         for hit in hits[:considered]:
@@ -220,8 +221,11 @@ class Assembler:
             counts_elsewhere = any(n not in passage for n in counts)
             # A decimal the question states (Meson 1.0, 4.5万家) names one version or figure: a
             # document that never writes it is about another (Meson's first release, not 1.0).
-            decimal_elsewhere = any(not re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])",
-                                                  self._normalised(doc)) for n in decimals)
+            if decimals and doc.id not in holds_decimals:
+                holds_decimals[doc.id] = all(
+                    re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", self._normalised(doc))
+                    for n in decimals)
+            decimal_elsewhere = bool(decimals) and not holds_decimals[doc.id]
             for s, e in sentence_spans(doc.text, chunk.start, chunk.end):
                 sent = normalise(doc.text[s:e])
                 if _DATE_LINE.match(sent):

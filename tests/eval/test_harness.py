@@ -64,7 +64,8 @@ def test_goal_verdicts_tell_a_miss_from_noise():
     assert rows["hit@5"]["verdict"] == "short, within noise"  # 0.98 lies in 0.85..0.99
     assert rows["refusal_recall"]["verdict"] == "short"  # 0.9 lies above 0.88
     assert rows["false_refusal_rate"]["verdict"] == "short"  # a ceiling: 0.03 lies below 0.11
-    assert rows["refusal_recall"]["count"] == [3, 5] and rows["false_refusal_rate"]["kind"] == "at most"
+    assert rows["refusal_recall"]["count"] == [3, 5]
+    assert rows["false_refusal_rate"]["kind"] == "at most"
 
 
 @pytest.fixture(scope="module")
