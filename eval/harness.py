@@ -181,19 +181,28 @@ def goal_verdicts(splits: dict[str, dict[str, Any]], goals: dict[str, Any]) -> d
     out: dict[str, Any] = {}
     for split, summary in splits.items():
         rows = {}
-        for kind, bound in (("floors", 1), ("ceilings", -1)):
-            for metric, goal in goals.get(kind, {}).items():
-                value, (low, high) = summary[metric], summary["ci95"][metric]
-                if (value - goal) * bound >= 0:
-                    verdict = "met"
-                else:
-                    verdict = "short, within noise" if low <= goal <= high else "short"
-                rows[metric] = {"value": value, "count": summary["counts"][metric],
-                                "ci95": [low, high], "goal": goal,
-                                "kind": "at least" if bound > 0 else "at most",
-                                "verdict": verdict}
+        for metric, goal, floor in _limits(goals):
+            value, (low, high) = summary[metric], summary["ci95"][metric]
+            if _within(value, goal, floor):
+                verdict = "met"
+            else:
+                verdict = "short, within noise" if low <= goal <= high else "short"
+            rows[metric] = {"value": value, "count": summary["counts"][metric],
+                            "ci95": [low, high], "goal": goal,
+                            "kind": "at least" if floor else "at most", "verdict": verdict}
         out[split] = rows
     return out
+
+
+def _limits(spec: dict[str, Any]):
+    """(metric, limit, is_floor) for each floor, then each ceiling, of a thresholds spec."""
+    for kind, floor in (("floors", True), ("ceilings", False)):
+        for metric, limit in spec.get(kind, {}).items():
+            yield metric, limit, floor
+
+
+def _within(value: float, limit: float, floor: bool) -> bool:
+    return value >= limit if floor else value <= limit
 
 
 def breakdown(results: list[QuestionResult]) -> dict[str, Any]:
@@ -212,14 +221,10 @@ def breakdown(results: list[QuestionResult]) -> dict[str, Any]:
 
 def check_gate(summary: dict[str, float], thresholds: dict[str, Any]) -> list[str]:
     """Failures of the gated configuration against floors and ceilings; empty when it passes."""
-    failures = []
-    for metric, floor in thresholds.get("floors", {}).items():
-        if summary[metric] < floor:
-            failures.append(f"{metric} {summary[metric]:.4f} < floor {floor}")
-    for metric, ceiling in thresholds.get("ceilings", {}).items():
-        if summary[metric] > ceiling:
-            failures.append(f"{metric} {summary[metric]:.4f} > ceiling {ceiling}")
-    return failures
+    return [f"{metric} {summary[metric]:.4f} {'<' if floor else '>'} "
+            f"{'floor' if floor else 'ceiling'} {limit}"
+            for metric, limit, floor in _limits(thresholds)
+            if not _within(summary[metric], limit, floor)]
 
 
 def evaluate(service_for: Callable[[EvalConfig], Any], golds: list[GoldQuestion],

@@ -35,8 +35,9 @@ _UNIT_ONLY = re.compile(r"^[亿万千百]?元$|^[万亿]人次?$")
 # Posts a sentence may name someone by (委员 and 代表 address a letter's author, not a post).
 _POST_STATED = re.compile(r"[局处科厅部院校所]长|主任|书记|主席|秘书长|组长|经理|董事长|职务")
 _FREQUENCY_STATED = re.compile(r"每[年季月周天日半两三]|年度|一年一次|季度|每隔")
-_TIME_STATED = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*[点时](?!间|候|期|代)|[零一二两三四五六七八九十]+点"
-                          r"|凌晨|午夜|中午|上午|下午|早上|晚上|\b[ap]\.?m\b", re.I)
+_TIME_STATED = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|\d{1,2}\s*[点时](?!间|候|期|代)"
+                          r"|[零一二两三四五六七八九十]+点|凌晨|午夜|中午|上午|下午|早上|晚上"
+                          r"|\b[ap]\.?m\b", re.I)
 _DAY_STATED = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
 # Chongqing's districts and counties, and its national zones: the places a 哪个区县 answer names.
 _DISTRICT = re.compile("万州|黔江|涪陵|渝中|大渡口|江北|沙坪坝|九龙坡|南岸|北碚|渝北|巴南|长寿|江津|合川|永川|"
@@ -302,7 +303,7 @@ class Assembler:
             else:
                 field = next((m for m in HEADER_FIELD.finditer(doc.text) if m.group(1) in labels),
                              None)
-                span = (field.start(), field.start() + len(field.group().rstrip())) if field else None
+                span = _stripped_span(field) if field else None  # it starts at its "["
             if span is None or (query.doc_numbers and not any(
                     n in _header_text(doc, ("title", "doc_number")) for n in query.doc_numbers)):
                 continue
@@ -365,10 +366,9 @@ class Assembler:
             # Nor do the question's own numeral words (三年行动计划, 十三五): they name the thing.
             for word in _numeral_words(query.tokens):
                 sentence = sentence.replace(word, "")
-        if "unit" in checks and query.unit and not has_quantity(sentence, query.unit) \
-                and not (query.unit_noun and re.search(
-                    rf"\d[\d.,]*\s*[余多]?{re.escape(query.unit_noun)}", sentence)):
-            return False  # 多少个字符以内 is answered by 30 字符, with no 个 between
+        if "unit" in checks and query.unit \
+                and not has_quantity(sentence, query.unit, query.unit_noun):
+            return False
         if "unit" in checks and asks_amount and not _AMOUNT.search(sentence):
             return False  # how much … paid: a sentence with no number states no amount
         if "focus" in checks and query.focus and not states_measure(sentence, query.focus):
@@ -559,6 +559,13 @@ _TABLE_CAPTION = re.compile(r"^表\s*\d+(?:[.．\-－]\d+)*[.．:：]?(?:\s|$)")
 _LINE = re.compile(r"[^\n]+")
 
 
+def _stripped_span(line: re.Match) -> tuple[int, int]:
+    """A matched line's span without its surrounding whitespace."""
+    text = line.group()
+    start = line.start() + len(text) - len(text.lstrip())
+    return start, start + len(text.strip())
+
+
 def table_rows(doc: Document, caption_end: int) -> list[tuple[int, int]]:
     """The rows of the table whose caption ends at `caption_end`: the lines after it, up to
     TABLE_ROWS, until prose resumes (a line ending in 。), a heading or another caption."""
@@ -570,8 +577,7 @@ def table_rows(doc: Document, caption_end: int) -> list[tuple[int, int]]:
         if line.endswith(("。", "！", "？")) or _TABLE_CAPTION.match(line) \
                 or heading_level(line) is not None or len(rows) >= TABLE_ROWS:
             break
-        start = m.start() + len(m.group()) - len(m.group().lstrip())
-        rows.append((start, start + len(line)))
+        rows.append(_stripped_span(m))
     return rows
 
 
@@ -594,8 +600,7 @@ def list_after(doc: Document, end: int) -> list[tuple[int, int]]:
     following = _LINE.search(doc.text, line_end)
     if following and not doc.text[end:line_end].strip() \
             and _TABLE_CAPTION.match(following.group().strip()):
-        start = following.start() + len(following.group()) - len(following.group().lstrip())
-        return [(start, following.end())] + table_rows(doc, following.end())
+        return [_stripped_span(following)] + table_rows(doc, following.end())
     colon = lead.endswith((":", "："))
     if not (colon or (heading_level(lead) is not None and len(lead) <= 40)):
         return []
@@ -715,9 +720,12 @@ _ANY_COUNTER = "[个项家所支条件座名位]"
 _COUNTERS = frozenset(_ANY_COUNTER[1:-1]) - {"个"}  # the classifiers 个 may stand in for
 
 
-def has_quantity(text: str, unit: str) -> bool:
+def has_quantity(text: str, unit: str, noun: str = "") -> bool:
     """Whether the text holds a number carrying the unit, e.g. 4222家, 4.5万家, 六个 or 1000余人次
-    (余 and 多 round a number: 1.5万余个, 160多项)."""
+    (余 and 多 round a number: 1.5万余个, 160多项), or, given the noun the unit counts, a number
+    right before that noun (多少个字符 is answered by 30 字符, with no 个 between)."""
+    if noun and re.search(rf"\d[\d.,]*\s*[余多]?{re.escape(noun)}", text):
+        return True
     # 个 is the general classifier either way: 多少个课题 is answered by 57项, 多少支队伍 by 1.5万余个.
     if unit == "%" and re.search(r"\d\s*[:：∶]\s*\d", text):
         return True  # in what ratio: 按4:6的出资比例 states a share as a ratio

@@ -84,11 +84,14 @@ _ASKS_DAY = re.compile(_DAY_ASKED, re.I)
 _ASKS_TIME = re.compile(r"几点钟|几点几分|几点(?=开始|执行|运行|启动|结束|召开|举行|发布|上班|下班)"
                         r"|什么时刻|哪个时刻|\bwhat time\b|\bat what hour\b", re.I)
 # 哪个区县 / 在哪里召开: the answer names a district or county of Chongqing.
-_ASKS_DISTRICT = re.compile(r"哪(?:个|些|两个|几个)?区县|哪个区(?!域)|哪个县(?!域|级)|在哪里?召开|在哪里?举办|选址|落户(?:在)?哪")
+_ASKS_DISTRICT = re.compile(r"哪(?:个|些|两个|几个)?区县|哪个区(?!域)|哪个县(?!域|级)"
+                            r"|在哪里?召开|在哪里?举办|选址|落户(?:在)?哪")
 # 担任什么职务 / what position: the answer names a post (局长, 主任).
-_ASKS_POST = re.compile(r"什么职务|何种职务|哪个职务|担任什么|职务是什么|\bwhat (?:position|post|title|job)\b", re.I)
+_ASKS_POST = re.compile(r"什么职务|何种职务|哪个职务|担任什么|职务是什么"
+                        r"|\bwhat (?:position|post|title|job)\b", re.I)
 # 多久一次 / how often: the answer states a frequency (每年, 年度, 每季度).
-_ASKS_FREQUENCY = re.compile(r"多久一次|多长时间一次|每隔多久|频次|频率|\bhow often\b|\bhow frequently\b", re.I)
+_ASKS_FREQUENCY = re.compile(r"多久一次|多长时间一次|每隔多久|频次|频率"
+                             r"|\bhow often\b|\bhow frequently\b", re.I)
 # 增长了百分之多少 / what percentage: the answer states a percentage.
 _ASKS_PERCENT = re.compile(r"百分之(?:多少|几)|多少\s*%|百分比|百分点|\b(?:percentage|percent)\b", re.I)
 # 投入了多少资金 / how much money: the answer states an amount of money.
