@@ -148,19 +148,9 @@ def summarise(results: list[QuestionResult]) -> dict[str, float]:
     answered = [r for r in answerable if r.scores["answered"]]
     n_cit = sum(r.scores["citations"] for r in results)
     latencies = [r.scores["latency_ms"] for r in results]
-    out = {"questions": len(results), "answerable": len(answerable)}
-    for metric in ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"):
-        out[metric] = mean(r.scores[metric] for r in ranked)
-    out["key_match"] = mean(r.scores["key_match"] for r in answerable)
-    out["citation_validity"] = (sum(r.scores["citations_valid"] for r in results) / n_cit
-                                if n_cit else 1.0)
-    out["citation_support"] = mean(r.scores["supported"] for r in answered)
-    out["refusal_recall"] = mean(1 - r.scores["answered"] for r in unanswerable)
-    out["false_refusal_rate"] = mean(1 - r.scores["answered"] for r in answerable)
-    out["latency_p50_ms"] = percentile(latencies, 50)
-    out["latency_p95_ms"] = percentile(latencies, 95)
-    # The rates as counts, and how far each could be from the rate on all such questions: a
-    # split of 5 unanswerable questions cannot show 0.9 without refusing all five.
+    # The rates the goals read, as counts: how far each could be from the rate on all such
+    # questions depends on them (a split of 5 unanswerable questions cannot show 0.9 without
+    # refusing all five). The rates themselves are these counts' ratios.
     counts = {
         "hit@1": (sum(r.scores["hit@1"] for r in ranked), len(ranked)),
         "hit@5": (sum(r.scores["hit@5"] for r in ranked), len(ranked)),
@@ -168,6 +158,22 @@ def summarise(results: list[QuestionResult]) -> dict[str, float]:
         "refusal_recall": (sum(1 - r.scores["answered"] for r in unanswerable), len(unanswerable)),
         "false_refusal_rate": (sum(1 - r.scores["answered"] for r in answerable), len(answerable)),
     }
+
+    def rate(metric: str) -> float:
+        k, n = counts[metric]
+        return float(k / n) if n else 0.0
+
+    out = {"questions": len(results), "answerable": len(answerable)}
+    for metric in ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"):
+        out[metric] = rate(metric) if metric in counts else mean(r.scores[metric] for r in ranked)
+    out["key_match"] = rate("key_match")
+    out["citation_validity"] = (sum(r.scores["citations_valid"] for r in results) / n_cit
+                                if n_cit else 1.0)
+    out["citation_support"] = mean(r.scores["supported"] for r in answered)
+    out["refusal_recall"] = rate("refusal_recall")
+    out["false_refusal_rate"] = rate("false_refusal_rate")
+    out["latency_p50_ms"] = percentile(latencies, 50)
+    out["latency_p95_ms"] = percentile(latencies, 95)
     out = {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
     out["counts"] = {m: [int(k), n] for m, (k, n) in counts.items()}
     out["ci95"] = {m: [round(x, 4) for x in wilson_interval(int(k), n)]
