@@ -6,7 +6,7 @@ QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve ask test browser eval eval-debian soak clean
+.PHONY: demo serve ask test browser eval eval-debian train-reader soak clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
@@ -56,6 +56,26 @@ eval-debian: $(BIN)/.installed
 	$(BIN)/rag ingest $(DEBIAN_CORPUS) --index $(DEBIAN_INDEX)
 	$(BIN)/rag eval $(foreach f,$(sort $(wildcard eval/gold-external/debian-zh*.jsonl)),--gold $(f)) \
 		--index $(DEBIAN_INDEX) --config shipped --no-gate --out eval/out/debian
+
+# The extractive reader (rag/reader.py, issue 21), outside CI: training data from the public MRC
+# sets in $(MRC_DIR) plus the dev splits of the gold sets (never a test split; the debian-zh ones
+# cite $(DEBIAN_CORPUS)), then training on the CPU with progress on stderr (about 2 hours; a rerun
+# resumes from $(TRAIN_WORK)/checkpoint.pt). It writes $(READER_OUT)/reader.safetensors and its
+# card reader.json; `make demo` needs neither step. The data is rebuilt (deterministic, seeded)
+# only when its script or a gold file changes. TRAIN_ARGS passes options to train.reader.
+MRC_DIR ?= ../shared/mrc
+TRAIN_DATA ?= train/out/data
+TRAIN_WORK ?= train/out/run
+READER_OUT ?= rag/models
+TRAIN_ARGS ?=
+TRAIN_GOLD := eval/gold/cq-sti.jsonl $(sort $(wildcard eval/gold-external/*.jsonl))
+$(TRAIN_DATA)/train.jsonl: train/data.py $(TRAIN_GOLD) | $(BIN)/.installed
+	$(BIN)/pip install -q -e '.[train]'
+	$(BIN)/python -m train.data --mrc $(MRC_DIR) --out $(TRAIN_DATA) \
+		$(foreach f,$(TRAIN_GOLD),--gold $(f)) --corpus corpus --corpus $(DEBIAN_CORPUS)
+
+train-reader: $(TRAIN_DATA)/train.jsonl
+	$(BIN)/python -m train.reader --data $(TRAIN_DATA) --work $(TRAIN_WORK) --out $(READER_OUT) $(TRAIN_ARGS)
 
 # Long reliability runs, outside CI: 100 crash trials with exec'd `rag` processes, then locust
 # with 32 users for 2 minutes against `rag serve` (report: bench/out/soak.json).
