@@ -33,6 +33,7 @@ def _err(message: str) -> None:
 def _handled() -> Iterator[None]:
     """Map the errors a user can cause to one stderr line and an exit code, never a traceback."""
     from index.store import IndexError_
+    from rag.reader import ReaderError
     from rag.service import QuestionError
 
     try:
@@ -40,6 +41,9 @@ def _handled() -> Iterator[None]:
     except QuestionError as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_INPUT) from None
+    except ReaderError as exc:  # RAG_READER=on without usable weights
+        _err(str(exc))
+        raise typer.Exit(EXIT_INDEX) from None
     except IndexError_ as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_INDEX) from None
@@ -297,14 +301,22 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
           index: Optional[Path] = IndexOpt,
           out: Path = typer.Option(Path("eval/out"), "--out", help="Report folder."),
           config: Optional[list[str]] = typer.Option(None, "--config", help="Configurations "
-                                                     "to compare (default: all)."),
+                                                     "to compare (default: all, among them "
+                                                     "`shipped`, the reader, and `rules`)."),
           split: Optional[str] = typer.Option(None, "--split", help="Only this split."),
           gate: bool = typer.Option(True, "--gate/--no-gate", help="Fail below the floors in "
-                                    "eval/thresholds.json.")) -> None:
-    """Run the gold questions under each configuration; write results, report and chart."""
+                                    "eval/thresholds.json."),
+          mrc_limit: int = typer.Option(0, "--mrc-limit", min=0, help="Read only the first N "
+                                        "examples of the MRC validation split (0 = all).")
+          ) -> None:
+    """Run the gold questions under each configuration; write results, report and chart.
+
+    With the reader on, the reader alone also reads the MRC validation split
+    (eval/mrc/val.jsonl), each question with its own paragraph."""
     with _handled():
+        from eval import mrc as mrc_split
         from eval.gold_set import GoldError, load_gold
-        from eval.harness import CONFIGS, THRESHOLDS, evaluate
+        from eval.harness import CONFIGS, THRESHOLDS, evaluate, run_mrc
         from rag.service import RagService
 
         try:
@@ -335,6 +347,15 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
             return service, service.fusion
 
         thresholds = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
+        mrc = None
+        reads = base.settings.reader == "on" or any(
+            c.overrides.get("reader") == "on" for c in configs)
+        if reads and mrc_split.VAL.is_file():
+            from rag.service import reader_from
+
+            mrc = run_mrc(reader_from(base.settings), mrc_split.VAL, mrc_limit,
+                          progress=lambda message: typer.echo(f"MRC validation: {message}",
+                                                              err=True))
         with _Bar("Evaluating") as bar:
             total, done = len(golds) * len(configs), [0]
 
@@ -342,7 +363,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
                 done[0] += 1
                 bar("questions", done[0], total)
 
-            report = evaluate(service_for, golds, configs, out, thresholds, tick, gate)
+            report = evaluate(service_for, golds, configs, out, thresholds, tick, gate, mrc)
         for name, cfg in report["configs"].items():
             o = cfg["overall"]
             typer.echo(f"{name:14s} hit@1 {o['hit@1']:.3f} hit@5 {o['hit@5']:.3f} "
@@ -350,6 +371,16 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
                        f"cite {o['citation_validity']:.3f}/{o['citation_support']:.3f} "
                        f"refuse {o['refusal_recall']:.3f} false-refuse "
                        f"{o['false_refusal_rate']:.3f} p50 {o['latency_p50_ms']:.1f} ms")
+        if mrc is not None:
+            typer.echo(f"MRC validation ({mrc['answerable']} answerable, {mrc['unanswerable']} "
+                       f"unanswerable): EM {mrc['em']:.1f} F1 {mrc['f1']:.1f} sentence "
+                       f"{mrc['sentence_accuracy']:.3f} refuse {mrc['refusal']:.3f} "
+                       f"false-refuse {mrc['false_refusals']:.3f} "
+                       f"{mrc['ms_per_question']:.0f} ms/question")
+        for key, by_config in report.get("side_by_side", {}).items():
+            typer.echo(f"{key:22s} " + " | ".join(
+                f"{name} key {o['key_match']:.3f} refuse {o['refusal_recall']:.3f} "
+                f"false-refuse {o['false_refusal_rate']:.3f}" for name, o in by_config.items()))
         goals = report.get("goals")
         for split, rows in (goals["splits"] if goals else {}).items():
             typer.echo(f"goals on {split}: " + "; ".join(

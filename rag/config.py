@@ -80,13 +80,32 @@ class Settings(BaseSettings):
     cited_first: bool = Field(True, description="list the passages an answer cites first, in "
                               "citation order (the answer's sentence choice reranks retrieval)")
 
+    # The extractive reader (rag/reader.py): it reads the top passages and finds the answer
+    # span, or none. off = the lexical path only (faster, answers whole sentences).
+    # Off until the reader earns the gate's floors on the first gold set (eval/README.md).
+    reader: Literal["on", "off"] = Field("off", description="answer with the trained reader "
+                                         "instead of the answer rules (rag/rules/)")
+    reader_passages: int = Field(3, ge=1, le=20, description="top passages the reader reads")
+    reader_window_chars: int = Field(160, ge=0, description="of each passage, the sentences "
+                                     "around the best-matching one up to this many characters "
+                                     "are read; 0 = the whole passage")
+    reader_threshold: float | None = Field(None, description="no-answer margin; unset = the one "
+                                           "calibrated on the MRC validation split")
+    reader_weights: Path | None = Field(None, description="reader weights (.safetensors, its "
+                                        "card beside it as .json); unset = rag/models/reader")
+    reader_compute_type: Literal["int8", "float32"] = Field("int8", description="CTranslate2 "
+                                                            "compute type of the reader")
+
     max_question_chars: int = Field(2000, ge=1)
-    min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/answer.py")
+    min_support: float = Field(0.5, ge=0, le=1, description="refusal threshold, see rag/rules/answer.py")
     name_bonus: float = Field(0.3, ge=0, description="how much a sentence quoting a new term "
                               "(“一网通”) gains when a question asks what something is called")
     answer_checks: list[Literal["unit", "focus", "date", "year", "place"]] = Field(
         ["unit", "focus", "date", "year", "place"],
-        description="what an answer sentence must hold (rag/answer.py ANSWER_CHECKS); JSON list")
+        description="what an answer sentence must hold (rag/rules/answer.py ANSWER_CHECKS); JSON list")
+    structural_check: bool = Field(True, description="reader on: refuse when the cited document never "
+                                   "writes a year, document number, ordinal or Latin name the "
+                                   "question names")
 
     # HTTP service (`rag serve`). Limits keep one request from tying up the two-core machine.
     api_key: SecretStr | None = Field(None, description="if set, every route but /healthz needs "

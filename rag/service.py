@@ -20,14 +20,18 @@ from index.embedding import Embedder, make_embedder
 from index.loaders import SUPPORTED_SUFFIXES, LoadError, document_from_bytes
 from index.store import CURRENT, IndexError_, IndexMismatch, LoadedIndex, load_index
 from index.vectors import VectorBackend
-from rag.answer import Assembler, AssemblyParams
+from index.lexical import normalise
+from rag.answer import Assembler, AssemblyParams, refusal, sentence_spans
 from rag.compound import combine, question_parts
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
 from rag.filters import Filters, allowed_rows
-from rag.query import analyse, with_groups
+from rag import query as reader_query
+from rag.rules import answer as rules_answer
+from rag.rules import query as rules_query
 from rag.retrieve import FusionParams, cited_first, retrieve
+from rag.reader import Passage, Reader
 from rag.types import Answer, Hit
 
 
@@ -158,11 +162,11 @@ class RagService:
                                    title_boost=settings.title_boost,
                                    translation_groups=settings.translation_groups,
                                    glossary=settings.policy_glossary)
-        self.assembler = Assembler(AssemblyParams(min_support=settings.min_support,
-                                                  name_bonus=settings.name_bonus,
-                                                  partial_credit=settings.partial_credit,
-                                                  checks=tuple(settings.answer_checks)),
-                                   embed_passages=self.embedder.embed_passages)
+        self.assembler = Assembler(AssemblyParams(structural=settings.structural_check))
+        self.rules = rules_answer.Assembler(rules_answer.AssemblyParams(
+            min_support=settings.min_support, name_bonus=settings.name_bonus,
+            partial_credit=settings.partial_credit, checks=tuple(settings.answer_checks)),
+            embed_passages=self.embedder.embed_passages)
 
     def warm(self) -> None:
         """Load now what the first question would wait for: the fast embedding engine (under
@@ -174,6 +178,14 @@ class RagService:
         if warm is not None:
             warm()
         tokenize("预热")
+        _ = self.reader
+
+    @functools.cached_property
+    def reader(self) -> Reader | None:
+        """The trained reader (loaded on first use), or None with RAG_READER=off."""
+        if self.settings.reader == "off":
+            return None
+        return reader_from(self.settings)
 
     @property
     def index(self) -> LoadedIndex:
@@ -227,11 +239,14 @@ class RagService:
         fusion = fusion or self.fusion
         k = k or self.settings.top_k
         t0 = time.perf_counter()
-        query = analyse(question)
+        # The rules read their own, richer analysis of the question; retrieval needs only the
+        # terms, years and document numbers both analyses share.
+        analysis = rules_query if self.settings.reader == "off" else reader_query
+        query = analysis.analyse(question)
         if query.english:
-            query = with_groups(query, expand_english(question, index.bm25.vocabulary,
-                                                        glossary=fusion.glossary))
-            if query.english_part:
+            query = analysis.with_groups(query, expand_english(
+                question, index.bm25.vocabulary, glossary=fusion.glossary))
+            if getattr(query, "english_part", ""):
                 query = replace(query, part_groups=tuple(expand_english(
                     query.english_part, index.bm25.vocabulary, glossary=fusion.glossary)))
         vector = None
@@ -263,11 +278,23 @@ class RagService:
         """One question's answer from one generation of the index."""
         hits, timings, query, vector = self._retrieve(index, question, k, fusion, allowed)
         t1 = time.perf_counter()
-        weights = index.bm25.idf(list(query.terms))
-        nearest = index.dense.search(vector, 1, allowed)[0] if vector is not None else []
-        top_cosine = float(nearest[0]) if len(nearest) else 0.0
-        text, answerable, citations = self.assembler.assemble(
-            query, hits, index.documents, weights, vector, top_cosine)
+        reader = self.reader
+        if not hits:  # retrieval alone decides: nothing to read
+            text, answerable, citations = refusal(query)
+        elif reader is not None:
+            passages = reading_passages(hits[:self.settings.reader_passages], index.documents,
+                                        index.bm25.idf(list(query.terms)),
+                                        self.settings.reader_window_chars)
+            spans = reader.read(question, passages)
+            timings["read"] = (time.perf_counter() - t1) * 1000
+            text, answerable, citations = self.assembler.from_reader(
+                query, spans, index.documents, reader.threshold)
+        else:
+            weights = index.bm25.idf(list(query.terms))
+            nearest = index.dense.search(vector, 1, allowed)[0] if vector is not None else []
+            top_cosine = float(nearest[0]) if len(nearest) else 0.0
+            text, answerable, citations = self.rules.assemble(
+                query, hits, index.documents, weights, vector, top_cosine)
         if answerable and self.settings.cited_first:
             hits = cited_first(hits, citations)
         t2 = time.perf_counter()
@@ -326,6 +353,57 @@ class RagService:
         pointer = self._stat_pointer()
         fresh = load_index(self.index_dir, embedder_id=self.embedder.id)
         self._index, self._pointer = fresh, pointer
+
+
+CLOSING_CHARS = 60  # an official document ends with its issuer and date: read them too
+
+
+def reader_from(settings: Settings) -> Reader:
+    """The trained reader the settings name (rag/models/ unless RAG_READER_WEIGHTS is set)."""
+    from rag.reader import TrainedReader
+
+    weights = settings.reader_weights
+    return TrainedReader(settings.home / "models", threshold=settings.reader_threshold,
+                         compute_type=settings.reader_compute_type,
+                         **({"weights": weights} if weights else {}))
+
+
+def reading_passages(hits: list[Hit], docs: dict, terms: dict[str, float],
+                     window_chars: int) -> list[Passage]:
+    """What the reader reads: around each top passage's sentence that holds the most question
+    term weight, whole sentences up to `window_chars` (0: the whole passage), then the closing
+    lines of the top passage's document (a letter's signatory and signing date)."""
+    out = []
+    for h in hits:
+        text = docs[h.chunk.doc_id].text
+        s, e = focus_window(text, h.chunk.start, h.chunk.end, terms, window_chars)
+        out.append(Passage(h.chunk.doc_id, s, text[s:e]))
+    doc = docs[hits[0].chunk.doc_id]
+    tail = len(doc.text.rstrip())
+    start = max(0, tail - CLOSING_CHARS)
+    if not any(p.doc_id == doc.id and p.start + len(p.text) >= tail for p in out):
+        out.append(Passage(doc.id, start, doc.text[start:tail]))
+    return out
+
+
+def focus_window(text: str, start: int, end: int, terms: dict[str, float],
+                 window_chars: int) -> tuple[int, int]:
+    """The sentences of text[start:end] around the one holding the most term weight, grown
+    alternately forward and back while they fit in `window_chars`."""
+    spans = sentence_spans(text, start, end)
+    if not window_chars or end - start <= window_chars or not spans:
+        return start, end
+    norm = [normalise(text[s:e]) for s, e in spans]
+    best = max(range(len(spans)), key=lambda i: (sum(w for t, w in terms.items() if t in norm[i]), -i))
+    lo = hi = best
+    while True:
+        grown = False
+        for nlo, nhi in ((lo, hi + 1), (lo - 1, hi)):
+            if 0 <= nlo and nhi < len(spans) and spans[nhi][1] - spans[nlo][0] <= window_chars:
+                lo, hi, grown = nlo, nhi, True
+        if not grown:
+            break
+    return spans[lo][0], spans[hi][1]
 
 
 def _live_name(index_dir: Path) -> str:

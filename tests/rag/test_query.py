@@ -1,13 +1,13 @@
-"""Question analysis and the English → Chinese term groups."""
+"""The answer rules (rag/rules/): question analysis, answer checks, and the English → Chinese term groups."""
 from __future__ import annotations
 
 import pytest
 
 from index.types import Chunk, Document
-from rag.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
+from rag.rules.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     names_listed, stated_counts, states_measure
 from rag.crosslingual import expand_english
-from rag.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
+from rag.rules.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
     ordinals_named, part_asked, parties_asked, quantity_focus, with_groups
 from rag.types import Hit
 
@@ -431,7 +431,7 @@ def test_the_parties_each_asked_their_amount():
 ])
 def test_an_english_region_is_the_region_the_place_check_reads(service, english, region):
     from rag.crosslingual import expand_english
-    from rag.query import REGIONS, analyse, with_groups
+    from rag.rules.query import REGIONS, analyse, with_groups
 
     question = f"How many national key laboratories does {english} have?"
     query = with_groups(analyse(question), expand_english(question, service.index.bm25.vocabulary))
