@@ -14,7 +14,7 @@ from typing import Any, Callable
 from eval.gold_set import GoldQuestion, evidence_spans
 from eval.metrics import (key_match, mean, overlap, percentile, ranking_metrics,
                           wilson_interval)
-from rag.answer import ANSWER_CHECKS
+from rag.rules.answer import ANSWER_CHECKS
 
 THRESHOLDS = Path(__file__).resolve().parent / "thresholds.json"
 RANK_DEPTH = 10  # passages per question for hit@10 / MRR@10 / nDCG@10
@@ -62,9 +62,19 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
                "shipped retrieval; answers not checked for unit, focus, date, year or place"),
     *(EvalConfig(f"without-{check}", {"answer_checks": [c for c in ANSWER_CHECKS if c != check]},
                  f"shipped, less the '{check}' answer check") for check in ANSWER_CHECKS),
-    EvalConfig("shipped", {}, "the service's default settings (gated)"),
+    # The trained reader (rag/reader.py), side by side with the rules on every gold set and
+    # split, and the one rule it keeps (the structural check) ablated with it.
+    EvalConfig("reader", {"reader": "on"}, "the trained extractive reader (RAG_READER=on)"),
+    EvalConfig("reader-no-structural-check", {"reader": "on", "structural_check": False},
+               "reader, without refusing when the cited document never writes a year, "
+               "document number, ordinal or Latin name the question names"),
+    EvalConfig("reader-whole-passages", {"reader": "on", "reader_window_chars": 0},
+               "reader, reading whole passages instead of the sentences around the best match"),
+    EvalConfig("shipped", {}, "the service's default settings: the answer rules (gated)"),
 )}
 GATED = "shipped"
+# Always side by side in the report, on every gold set and split: the reader against the rules.
+SIDE_BY_SIDE = ("reader", "shipped")
 
 
 @dataclass
@@ -201,10 +211,12 @@ def goal_verdicts(splits: dict[str, dict[str, Any]], goals: dict[str, Any]) -> d
 
 
 def _limits(spec: dict[str, Any]):
-    """(metric, limit, is_floor) for each floor, then each ceiling, of a thresholds spec."""
+    """(metric, limit, is_floor) for each floor, then each ceiling, of a thresholds spec; a limit
+    of null is not gated (a placeholder until a value is earned)."""
     for kind, floor in (("floors", True), ("ceilings", False)):
-        for metric, limit in spec.get(kind, {}).items():
-            yield metric, limit, floor
+        for metric, limit in (spec.get(kind) or {}).items():
+            if limit is not None:
+                yield metric, limit, floor
 
 
 def _within(value: float, limit: float, floor: bool) -> bool:
@@ -220,6 +232,10 @@ def breakdown(results: list[QuestionResult]) -> dict[str, Any]:
                    for s in groups(lambda r: r.gold.split)},
         "sources": {s: summarise([r for r in results if r.gold.source == s])
                     for s in groups(lambda r: r.gold.source)},
+        # Every gold set's own splits ("cq-sti/dev"), where the configurations are set side by side.
+        "source_splits": {f"{s}/{p}": summarise([r for r in results
+                                                 if (r.gold.source, r.gold.split) == (s, p)])
+                          for s, p in groups(lambda r: (r.gold.source, r.gold.split))},
         "types": {t: summarise([r for r in results if r.gold.type == t])
                   for t in groups(lambda r: r.gold.type)},
     }
@@ -233,13 +249,38 @@ def check_gate(summary: dict[str, float], thresholds: dict[str, Any]) -> list[st
             if not _within(summary[metric], limit, floor)]
 
 
+def side_by_side(report: dict[str, Any], names: tuple[str, ...] = SIDE_BY_SIDE
+                 ) -> dict[str, dict[str, Any]]:
+    """{gold set/split: {config: summary}} for the configurations of `names` that ran, when at
+    least two of them did (the reader against the rules on every set and split)."""
+    ran = [n for n in names if n in report["configs"]]
+    if len(ran) < 2:
+        return {}
+    keys = sorted({k for n in ran for k in report["configs"][n]["source_splits"]})
+    return {k: {n: report["configs"][n]["source_splits"][k] for n in ran
+                if k in report["configs"][n]["source_splits"]} for k in keys}
+
+
+def run_mrc(reader, path: Path | None = None, limit: int = 0,
+            progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The reader alone on the MRC validation split (eval/mrc.py), each question with its own
+    paragraph; its figures with where they came from."""
+    from eval import mrc
+
+    path = path or mrc.VAL
+    out = mrc.evaluate(reader, path, limit, progress)
+    return {"path": str(path), "limit": limit, **out}
+
+
 def evaluate(service_for: Callable[[EvalConfig], Any], golds: list[GoldQuestion],
              configs: list[EvalConfig], out_dir: Path, thresholds: dict[str, Any] | None,
-             on_question: Callable[[], None] | None = None, gate: bool = True) -> dict[str, Any]:
+             on_question: Callable[[], None] | None = None, gate: bool = True,
+             mrc: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run, write results.jsonl, report.json, report.md and the chart; return the report.
 
     With `thresholds`, the gated configuration's splits are read against its goals; with
-    `gate` too, its figures are checked against its floors and ceilings."""
+    `gate` too, its figures are checked against its floors and ceilings, and `mrc` (the
+    reader's figures on the MRC validation split, from `run_mrc`) against `mrc_floors`."""
     from eval.report import write_chart, write_markdown
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -260,12 +301,21 @@ def evaluate(service_for: Callable[[EvalConfig], Any], golds: list[GoldQuestion]
                 fh.write(json.dumps({"id": r.gold.id, "config": config.name, "type": r.gold.type,
                                      "split": r.gold.split, **r.record,
                                      "scores": r.scores}, ensure_ascii=False) + "\n")
+    report["side_by_side"] = side_by_side(report)
+    if mrc is not None:
+        report["mrc"] = mrc
     gated = report["configs"].get((thresholds or {}).get("config"))
-    if gated and gate:
-        failures = check_gate(gated["overall"], thresholds)
+    mrc_spec = (thresholds or {}).get("mrc_floors")
+    if gate and (gated or (mrc is not None and mrc_spec)):
+        failures = check_gate(gated["overall"], thresholds) if gated else []
+        if mrc is not None and mrc_spec:
+            failures += [f"mrc {f}" for f in check_gate(mrc, mrc_spec)]
         report["gate"] = {"config": thresholds["config"], "floors": thresholds.get("floors", {}),
                           "ceilings": thresholds.get("ceilings", {}), "failures": failures,
                           "passed": not failures}
+        if mrc is not None and mrc_spec:
+            report["gate"]["mrc"] = {"floors": mrc_spec.get("floors", {}),
+                                     "ceilings": mrc_spec.get("ceilings", {})}
     if gated and thresholds.get("goals"):
         report["goals"] = {"config": thresholds["config"],
                            "about": thresholds["goals"].get("about", ""),

@@ -63,3 +63,33 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
 
     ci = binomtest(successes, trials).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+# --- extractive reading (the MRC validation split) ----------------------------------------
+_SENTENCE_END = "。！？!?；;\n"
+
+
+def char_f1(prediction: str, gold: str) -> float:
+    """Character-level F1 (CMRC 2018's measure for Chinese): a bag of characters, no spaces."""
+    from collections import Counter
+
+    p = [c for c in prediction if not c.isspace()]
+    g = [c for c in gold if not c.isspace()]
+    common = sum((Counter(p) & Counter(g)).values())
+    if not p or not g or not common:
+        return float(not p and not g)
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def sentence_of(text: str, pos: int) -> tuple[int, int]:
+    """The [start, end) of the sentence of `text` that holds character `pos`."""
+    lo = max((text.rfind(c, 0, pos) for c in _SENTENCE_END), default=-1) + 1
+    ends = [i for i in (text.find(c, pos) for c in _SENTENCE_END) if i >= 0]
+    return lo, (min(ends) + 1 if ends else len(text))
+
+
+def same_sentence(text: str, predicted: tuple[int, int], gold: tuple[int, int]) -> bool:
+    """True when the predicted span lies inside the sentence that holds the gold answer."""
+    lo, hi = sentence_of(text, gold[0])
+    return lo <= predicted[0] and predicted[1] <= hi

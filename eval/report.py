@@ -8,6 +8,12 @@ COLUMNS = ("hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10", "key_match"
            "citation_validity", "citation_support", "refusal_recall", "false_refusal_rate",
            "latency_p50_ms", "latency_p95_ms")
 CHART_METRICS = ("hit@1", "hit@5", "mrr@10", "key_match", "refusal_recall")
+SIDE_METRICS = ("key_match", "refusal_recall", "false_refusal_rate", "hit@5", "citation_support",
+                "latency_p50_ms")
+MRC_ROWS = (("answerable", "answerable questions"), ("unanswerable", "unanswerable pairs"),
+            ("em", "EM"), ("f1", "character F1"), ("sentence_accuracy", "sentence accuracy"),
+            ("refusal", "unanswerable refused"), ("false_refusals", "answerable refused"),
+            ("threshold", "no-answer threshold"), ("ms_per_question", "ms per question"))
 
 
 def _table(rows: dict[str, dict[str, Any]], first: str) -> list[str]:
@@ -19,6 +25,45 @@ def _table(rows: dict[str, dict[str, Any]], first: str) -> list[str]:
     return lines
 
 
+def _cell(row: dict[str, Any], metric: str) -> str:
+    """A rate with its count where it has one (0.933 (42/45)), else the value."""
+    value = row[metric]
+    count = row.get("counts", {}).get(metric)
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return f"{text} ({count[0]}/{count[1]})" if count else text
+
+
+def _side_by_side(rows: dict[str, dict[str, Any]]) -> list[str]:
+    names = list(next(iter(rows.values())))
+    lines = [f"Each cell: {' / '.join(f'`{n}`' for n in names)}.", "",
+             "| set/split | questions | " + " | ".join(SIDE_METRICS) + " |",
+             "|---" * (len(SIDE_METRICS) + 2) + "|"]
+    for key, by_config in rows.items():
+        n = next(iter(by_config.values()))["questions"]
+        cells = [" / ".join(_cell(by_config[c], m) if c in by_config else "-" for c in names)
+                 for m in SIDE_METRICS]
+        lines.append(f"| {key} | {n} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _mrc(mrc: dict[str, Any]) -> list[str]:
+    limit = f", first {mrc['limit']} examples" if mrc.get("limit") else ""
+    lines = ["", "## The reader on the MRC validation split", "",
+             (f"`{mrc.get('path', 'eval/mrc/val.jsonl')}`{limit}: public questions of articles "
+              "the reader never trained on, each read with its own paragraph (no retrieval)."), "",
+             "| measure | value |", "|---|---|"]
+    for key, label in MRC_ROWS:
+        if key in mrc:
+            lines.append(f"| {label} | {mrc[key]} |")
+    for key, label in (("sentence_accuracy_ci", "sentence accuracy"),
+                       ("refusal_ci", "unanswerable refused")):
+        if key in mrc:
+            lines.append(f"| {label}, 95% interval | {mrc[key][0]:.3f}-{mrc[key][1]:.3f} |")
+    for kind, rate in (mrc.get("refusal_by_kind") or {}).items():
+        lines.append(f"| refused, {kind} | {rate} |")
+    return lines
+
+
 def write_markdown(report: dict[str, Any], path: Path, chart: str) -> None:
     configs = report["configs"]
     lines = [f"# Gold evaluation ({report['created']})", "",
@@ -26,6 +71,11 @@ def write_markdown(report: dict[str, Any], path: Path, chart: str) -> None:
              f"index `{report.get('index')}`.", "", f"![configurations]({chart})", "",
              "## Configurations, all questions", ""]
     lines += _table({n: c["overall"] for n, c in configs.items()}, "config")
+    if report.get("side_by_side"):
+        lines += ["", "## The reader against the rules, every gold set and split", ""]
+        lines += _side_by_side(report["side_by_side"])
+    if report.get("mrc"):
+        lines += _mrc(report["mrc"])
     for name, cfg in configs.items():
         lines += ["", f"## `{name}`: {cfg['about']}", "", "By split:", ""]
         lines += _table(cfg["splits"], "split")
@@ -47,6 +97,9 @@ def write_markdown(report: dict[str, Any], path: Path, chart: str) -> None:
         verdict = "PASSED" if gate["passed"] else "FAILED: " + "; ".join(gate["failures"])
         lines += ["", f"## Gate on `{gate['config']}`: {verdict}", "",
                   f"Floors: {gate['floors']}; ceilings: {gate['ceilings']}"]
+        if gate.get("mrc"):
+            lines += ["", (f"MRC validation split (null: not gated): floors "
+                           f"{gate['mrc']['floors']}; ceilings {gate['mrc']['ceilings']}")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eval.gold_set import load_gold
-from eval.harness import CONFIGS, check_gate, evaluate, goal_verdicts
+from eval.harness import CONFIGS, THRESHOLDS, check_gate, evaluate, goal_verdicts
 from eval.metrics import key_match, ranking_metrics, wilson_interval
 from index.lexical import normalise
 
@@ -41,6 +41,27 @@ def test_the_gate_names_each_failure():
     failures = check_gate(summary, thresholds)
     assert failures == ["hit@5 0.9000 < floor 0.95", "false_refusal_rate 0.2000 > ceiling 0.05"]
     assert check_gate({**summary, "hit@5": 0.95, "false_refusal_rate": 0.05}, thresholds) == []
+
+
+def test_a_null_limit_is_not_gated():
+    summary = {"sentence_accuracy": 0.5, "f1": 40.0, "refusal": 0.2, "false_refusals": 0.5}
+    spec = {"floors": {"sentence_accuracy": None, "f1": 50.0, "refusal": None},
+            "ceilings": {"false_refusals": None}}
+    assert check_gate(summary, spec) == ["f1 40.0000 < floor 50.0"]
+    assert check_gate(summary, {"floors": {"f1": None}, "ceilings": None}) == []
+
+
+def test_the_reader_and_the_rules_are_configurations_and_the_mrc_split_has_floors():
+    from rag.config import Settings
+
+    assert CONFIGS["shipped"].overrides == {} and CONFIGS["reader"].overrides == {"reader": "on"}
+    assert all(c.overrides.get("reader") == "on" for n, c in CONFIGS.items()
+               if n.startswith("reader"))
+    for cfg in CONFIGS.values():  # every override is a setting the service has
+        assert set(cfg.overrides) <= set(Settings.model_fields)
+    spec = json.loads(THRESHOLDS.read_text(encoding="utf-8"))["mrc_floors"]
+    assert set(spec["floors"]) == {"sentence_accuracy", "f1", "refusal"}
+    assert set(spec["ceilings"]) == {"false_refusals"}
 
 
 def test_wilson_intervals_of_small_splits():
@@ -84,12 +105,22 @@ def test_evaluate_writes_results_report_and_chart_for_each_config(service, small
                        service.index_dir)
         return s, s.fusion
 
-    configs = [CONFIGS["bm25"], CONFIGS["shipped"]]
+    configs = [CONFIGS["bm25"], CONFIGS["reader"], CONFIGS["shipped"]]
+    mrc = {"path": "eval/mrc/val.jsonl", "limit": 10, "answerable": 7, "unanswerable": 3,
+           "threshold": 0.5, "em": 40.0, "f1": 80.0, "sentence_accuracy": 0.9,
+           "sentence_accuracy_ci": [0.6, 0.98], "refusal": 1.0, "refusal_ci": [0.44, 1.0],
+           "false_refusals": 0.0, "refusal_by_kind": {"negative": 1.0}, "ms_per_question": 50.0}
     report = evaluate(service_for, small_gold, configs, tmp_path,
-                      {"config": "shipped", "floors": {"citation_validity": 1.0}})
+                      {"config": "shipped", "floors": {"citation_validity": 1.0},
+                       "mrc_floors": {"floors": {"f1": 70.0, "refusal": None}}}, mrc=mrc)
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert len(records) == len(small_gold) * len(configs)
-    assert {r["config"] for r in records} == {"bm25", "shipped"}
+    assert {r["config"] for r in records} == {"bm25", "reader", "shipped"}
+    # The reader against the rules on every gold set and split, in the report and in report.md.
+    sets = {f"{g.source}/{g.split}" for g in small_gold}
+    assert set(report["side_by_side"]) == sets
+    assert all(set(row) == {"reader", "shipped"} for row in report["side_by_side"].values())
+    assert report["mrc"]["f1"] == 80.0 and report["gate"]["mrc"]["floors"]["f1"] == 70.0
     for r in records:  # the ask --json contract plus the gold id and scores
         assert {"id", "question", "answer", "answerable", "citations", "passages",
                 "timings_ms", "scores"} <= set(r)
@@ -100,6 +131,8 @@ def test_evaluate_writes_results_report_and_chart_for_each_config(service, small
     assert (tmp_path / "configs.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "configs.png" in md and "`bm25`" in md
+    assert "## The reader against the rules, every gold set and split" in md
+    assert "| character F1 | 80.0 |" in md
     dev = shipped["splits"]["dev"]  # every rate also as a count, with its interval
     assert dev["counts"]["refusal_recall"][1] == sum(
         not g.answerable for g in small_gold if g.split == "dev")
@@ -129,7 +162,16 @@ def test_a_failed_gate_is_reported(service, small_gold, tmp_path):
     report = evaluate(service_for, small_gold[:1], [CONFIGS["shipped"]], tmp_path,
                       {"config": "shipped", "floors": {"key_match": 1.01}})
     assert not report["gate"]["passed"]
-    assert report["gate"]["failures"] == ["key_match 1.0000 < floor 1.01"]
+    [failure] = report["gate"]["failures"]  # no key match reaches 1.01, right or wrong
+    assert failure.startswith("key_match ") and failure.endswith(" < floor 1.01")
+    assert "side_by_side" in report and not report["side_by_side"]  # one config: no pairs
+    mrc = {"sentence_accuracy": 0.8, "f1": 60.0, "refusal": 0.95, "false_refusals": 0.1}
+    report = evaluate(service_for, small_gold[:1], [CONFIGS["shipped"]], tmp_path,
+                      {"config": "shipped", "mrc_floors": {
+                          "floors": {"sentence_accuracy": 0.93, "f1": None, "refusal": 0.9},
+                          "ceilings": {"false_refusals": 0.05}}}, mrc=mrc)
+    assert report["gate"]["failures"] == ["mrc sentence_accuracy 0.8000 < floor 0.93",
+                                          "mrc false_refusals 0.1000 > ceiling 0.05"]
 
 
 def test_rag_eval_cli_runs_one_config_and_rejects_bad_arguments(sample_index, tmp_path):
@@ -139,13 +181,17 @@ def test_rag_eval_cli_runs_one_config_and_rejects_bad_arguments(sample_index, tm
     gold.write_text(line + "\n", encoding="utf-8")
     out = tmp_path / "out"
     ok = subprocess.run([RAG, "eval", "--gold", str(gold), "--index", str(sample_index),
-                         "--config", "shipped", "--out", str(out), "--no-gate"],
+                         "--config", "shipped", "--out", str(out), "--no-gate",
+                         "--mrc-limit", "5"],
                         capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
     assert "shipped" in ok.stdout and (out / "report.json").exists()
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     split = next(iter(report["goals"]["splits"]))  # the one question's split
     assert f"goals on {split}: hit@1 " in ok.stdout  # eval/thresholds.json's goals, no gate
+    if "mrc" in report:  # the reader is on and its split is there: read 5 examples of it
+        assert report["mrc"]["answerable"] + report["mrc"]["unanswerable"] == 5
+        assert "MRC validation (" in ok.stdout
     stray = tmp_path / "stray.jsonl"
     stray.write_text(line.replace("cq-sti/004_", "elsewhere/004_") + "\n", encoding="utf-8")
     for args, words in ((["--config", "nope"], "unknown configuration"),
