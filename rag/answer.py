@@ -24,6 +24,7 @@ _SENTENCE_END = "。！？；!?;\n"
 # Clause breaks: full-width ，；： always; half-width , : only when not between digits (1,000 · 4:6).
 _CLAUSE_BREAK = re.compile(r"[，；;：]|(?<!\d)[,:]|[,:](?!\d)")
 _TRIM = "，,；;：:。！？!?"
+_YEAR_STATED = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 LEAD_MIN_CHARS = 12  # a shorter clause takes the clause before it along, for its subject
 CONTEXT_MAX_CHARS = 90  # the context after the lead is cut at a clause break within this
 REFUSAL = {
@@ -133,12 +134,22 @@ class Assembler:
     def from_reader(self, query: Query, spans: list[Span], docs: dict[str, Document],
                     threshold: float) -> tuple[str, bool, list[Citation]]:
         """(answer text, answerable, citations) from the reader's spans, best margin first."""
-        best = next((sp for sp in spans if sp.margin >= threshold
-                     and not self.names_missing(query, docs[sp.doc_id])), None)
-        if best is None:
-            return refusal(query)
-        doc = docs[best.doc_id]
-        return _cited(query, doc, answer_spans(doc.text, best.start, best.end))
+        for sp in spans:
+            if sp.margin < threshold:
+                break
+            doc = docs[sp.doc_id]
+            spans_ = answer_spans(doc.text, sp.start, sp.end)
+            if not self.names_missing(query, doc) and not self.other_year(query, doc.text, spans_[0]):
+                return _cited(query, doc, spans_)
+        return refusal(query)
+
+    def other_year(self, query: Query, text: str, lead: tuple[int, int]) -> bool:
+        """True when the question names one year and the answer's sentence dates its fact with
+        other years only (2022年…92.3% for a question about 2023): a date is structure."""
+        if not self.params.structural or len(query.years) != 1:
+            return False
+        stated = set(_YEAR_STATED.findall(text[slice(*sentence_around(text, *lead))]))
+        return bool(stated) and query.years[0] not in stated
 
 
 def refusal(query: Query) -> tuple[str, bool, list[Citation]]:

@@ -104,3 +104,13 @@ def test_the_reader_reads_the_sentences_around_the_best_match_and_the_closing_li
     assert passages[-1].text.endswith("2021年11月16日")
     for p in passages:
         assert doc.text[p.start:p.start + len(p.text)] == p.text
+
+
+def test_a_sentence_dating_its_fact_with_another_year_does_not_answer_for_the_year_asked():
+    doc = _doc("2022年全市公交准点率为92.3%,较上年提高1.1个百分点。2023年要继续提升。")
+    span = [_span(doc, "92.3%")]
+    asked_2023 = Assembler().from_reader(analyse("2023年全市公交准点率是多少？"), span, {"d": doc}, 0.0)
+    asked_2022 = Assembler().from_reader(analyse("2022年全市公交准点率是多少？"), span, {"d": doc}, 0.0)
+    assert not asked_2023[1] and asked_2022[1]
+    off = Assembler(AssemblyParams(structural=False))
+    assert off.from_reader(analyse("2023年全市公交准点率是多少？"), span, {"d": doc}, 0.0)[1]
