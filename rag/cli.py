@@ -301,8 +301,9 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
           index: Optional[Path] = IndexOpt,
           out: Path = typer.Option(Path("eval/out"), "--out", help="Report folder."),
           config: Optional[list[str]] = typer.Option(None, "--config", help="Configurations "
-                                                     "to compare (default: all, among them "
-                                                     "`shipped`, the reader, and `rules`)."),
+                                                     "to compare (default: all but "
+                                                     "reader-whole-passages; among them "
+                                                     "`shipped`, the rules, and `reader`)."),
           split: Optional[str] = typer.Option(None, "--split", help="Only this split."),
           gate: bool = typer.Option(True, "--gate/--no-gate", help="Fail below the floors in "
                                     "eval/thresholds.json."),
@@ -316,7 +317,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
     with _handled():
         from eval import mrc as mrc_split
         from eval.gold_set import GoldError, load_gold
-        from eval.harness import CONFIGS, THRESHOLDS, evaluate, run_mrc
+        from eval.harness import CONFIGS, ON_REQUEST, THRESHOLDS, evaluate, run_mrc
         from rag.service import RagService
 
         try:
@@ -330,7 +331,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
             _err(f"unknown configuration(s) {unknown}; choose from {list(CONFIGS)}" if unknown
                  else "no gold questions selected")
             raise typer.Exit(EXIT_INPUT)
-        configs = [CONFIGS[c] for c in (config or CONFIGS)]
+        configs = [CONFIGS[c] for c in (config or [n for n in CONFIGS if n not in ON_REQUEST])]
         base = _open_service(_settings(index))
         missing = sorted({ev.doc_id for g in golds for ev in g.evidence
                           if ev.doc_id not in base.index.documents})

@@ -201,7 +201,7 @@ def train(args) -> None:
             opt.step()
             sched.step()
             step += 1
-            losses.append(float(loss))
+            losses.append(loss.item())
             tok_seen += int(mask.sum())
             if step % args.log_every == 0 or step == total:
                 rate = tok_seen / (time.time() - t0)
