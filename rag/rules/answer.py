@@ -20,7 +20,7 @@ import numpy as np
 from index.clean import HEADER_FIELD, HEADER_FIELDS, heading_level
 from index.lexical import normalise
 from index.types import Document
-from rag.answer import sentence_spans
+from rag.answer import make_citation, sentence_spans
 from rag.rules.query import CJK, NUMBER, STATED_COUNT, THOUSANDS, Query, regions_in
 from rag.types import Citation, Hit
 
@@ -759,13 +759,3 @@ def counts(text: str, term: str) -> bool:
     term, number = re.escape(term), "[\\d两二三四五六七八九十]"  # 一 mostly counts nothing (一定)
     return re.search(rf"{term}[^。；;,，、]{{0,6}}?{number}|{number}[^。；;,，、]{{0,6}}?{term}",
                      text) is not None
-
-
-def make_citation(n: int, doc: Document, start: int, end: int) -> Citation:
-    """A citation whose quote is cut from the document and checked, never copied from elsewhere."""
-    quote = doc.text[start:end]
-    citation = Citation(n=n, doc_id=doc.id, title=doc.meta.get("title", ""), start=start,
-                        end=end, quote=quote, page=doc.page_at(start))
-    if not quote or doc.text[citation.start:citation.end] != citation.quote:
-        raise AssertionError(f"citation {n} does not match {doc.id}[{start}:{end}]")
-    return citation
