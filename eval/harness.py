@@ -71,11 +71,17 @@ CONFIGS: dict[str, EvalConfig] = {c.name: c for c in (
     EvalConfig("reader-whole-passages", {"reader": "on", "reader_window_chars": 0},
                "reader, reading whole passages instead of the sentences around the best match"),
     EvalConfig("shipped", {}, "the service's default settings: the answer rules (gated)"),
+    EvalConfig("reader-no-header-fields", {"reader": "on", "header_fields": False},
+               "reader, without answering header-field questions (proposer, 发文字号, 成文日期, "
+               "signing date) from the field's span"),
+    EvalConfig("shipped-no-header-fields", {"header_fields": False},
+               "the shipped rules without answering header-field questions from the field's span"),
 )}
 GATED = "shipped"
 # Run only when named (`--config`): more full passes of the reader than CI's 15 minutes can
 # afford beside the others.
-ON_REQUEST = frozenset({"reader-whole-passages", "reader-no-structural-check"})
+ON_REQUEST = frozenset({"reader-whole-passages", "reader-no-structural-check",
+                        "reader-no-header-fields", "shipped-no-header-fields"})
 # Always side by side in the report, on every gold set and split: the reader against the rules.
 SIDE_BY_SIDE = ("reader", "shipped")
 

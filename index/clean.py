@@ -113,6 +113,25 @@ def _title(lines: list[str]) -> tuple[int, str]:
     return len(lines), ""
 
 
+# A web page's title line wraps the official title: `重庆:关于…`, `关于… - 重庆市科学技术局`.
+_PAGE_TITLE_PREFIX = re.compile(r"^[^:：]{1,12}[:：]\s*")
+_PAGE_TITLE_SUFFIX = re.compile(r"\s*[-_|–—]\s*[^-_|–—]{2,30}$")
+MAX_TITLE_CHARS = 100
+
+
+def _official_title(lines: list[str], title_at: int, title: str) -> str:
+    """The document's own title line (发文机关 + 关于 + 事由 + 文种) where the first line is a web
+    page's wrapping of it: a later line near the top that ends with the first line's core."""
+    core = _PAGE_TITLE_SUFFIX.sub("", _PAGE_TITLE_PREFIX.sub("", title)).strip()
+    if len(core) < 6:
+        return title
+    for line in lines[title_at + 1:title_at + 40]:
+        if (line != title and line.endswith(core) and len(line) <= MAX_TITLE_CHARS
+                and not any(mark in line for mark in "。，,《")):
+            return line
+    return title
+
+
 def _header_fields(text: str) -> dict[str, str]:
     """Fields of the header block, either form; the first value of a label wins."""
     found: list[tuple[str, str]] = HEADER_FIELD.findall(text)
@@ -153,7 +172,7 @@ def extract_metadata(text: str) -> dict[str, Any]:
     """
     lines = _body_lines(text)
     title_at, title = _title(lines)
-    meta: dict[str, Any] = {"title": title}
+    meta: dict[str, Any] = {"title": _official_title(lines, title_at, title)}
     meta.update(_header_fields(text))
     date_line = _DATE_LINE.search(text)
     if date_line:
@@ -175,6 +194,27 @@ def extract_metadata(text: str) -> dict[str, Any]:
     meta["addressee"] = _addressee(lines[title_at + 1:])
     meta["kind"] = _kind(meta["title"])
     return {k: v for k, v in meta.items() if v}
+
+
+def field_span(text: str, meta: dict[str, Any], key: str) -> tuple[int, int] | None:
+    """Where `text` writes the metadata field `key` (title, addressee, doc_number, signed, date,
+    ...): the signature's date for `signed`, a header label's value for the header's fields,
+    else the field's value where it first occurs. None where the text does not write it."""
+    value = meta.get(key)
+    if not isinstance(value, str) or not value:
+        return None
+    if key == "signed":
+        found = [m.span(2) for m in _SIGNATURE.finditer(text)]
+        return found[-1] if found else None
+    labels = [label for label, k in HEADER_FIELDS.items() if k == key]
+    for label in labels:
+        for pattern in (HEADER_FIELD, _COLON_FIELD):
+            for m in pattern.finditer(text):
+                if m.group(1) == label and m.group(2).strip():
+                    start = m.start(2) + len(m.group(2)) - len(m.group(2).lstrip())
+                    return start, start + len(m.group(2).strip())
+    at = text.find(value)
+    return (at, at + len(value)) if at >= 0 else None
 
 
 def heading_level(line: str) -> int | None:

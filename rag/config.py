@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     structural_check: bool = Field(True, description="reader on: refuse when the cited document never "
                                    "writes a year, document number, ordinal or Latin name the "
                                    "question names")
+    header_fields: bool = Field(True, description="answer a question that asks a header field "
+                                "(proposer / addressee, 发文字号, 成文日期, signing date) from that "
+                                "field's span in the best-ranked document of the kind it names")
 
     # HTTP service (`rag serve`). Limits keep one request from tying up the two-core machine.
     api_key: SecretStr | None = Field(None, description="if set, every route but /healthz needs "

@@ -26,6 +26,7 @@ from rag.compound import combine, question_parts
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
+from rag.fields import field_answer
 from rag.filters import Filters, allowed_rows
 from rag import query as reader_query
 from rag.rules import answer as rules_answer
@@ -279,8 +280,15 @@ class RagService:
         hits, timings, query, vector = self._retrieve(index, question, k, fusion, allowed)
         t1 = time.perf_counter()
         reader = self.reader
+        field = None
+        if hits and self.settings.header_fields:
+            # Layout, not reading: the question names a header field of a document.
+            field = field_answer(reader_query.analyse(question), hits, index.documents,
+                                 self.assembler)
         if not hits:  # retrieval alone decides: nothing to read
             text, answerable, citations = refusal(query)
+        elif field is not None:
+            text, answerable, citations = field
         elif reader is not None:
             passages = reading_passages(hits[:self.settings.reader_passages], index.documents,
                                         index.bm25.idf(list(query.terms)),

@@ -53,8 +53,9 @@ EXPECTED_META = {
         "addressee": "易小光委员",
         "kind": "复函",
     },
-    DOC_002: {  # no header block, no `日期:` line: a cover notice signed mid-document
-        "title": "重庆:关于支持区县科技创新发展的指导意见",
+    DOC_002: {  # no header block, no `日期:` line: a cover notice signed mid-document; the first
+        # line is the web page's `重庆:关于…`, the official title line comes after the notice
+        "title": "重庆市科学技术局关于支持区县科技创新发展的指导意见",
         "publisher": "重庆市科学技术局",
         "date": "2022-11-04",
         "signed": "2022-11-04",
@@ -326,3 +327,16 @@ def test_heading_path_in_doc_004():
     assert [m[2] for m in marks if m[1] == 1] == ["一、2020年工作情况", "二、存在的问题",
                                                   "三、下一步工作打算"]
     assert len([m for m in marks if m[1] == 2]) == 15
+
+
+@pytest.mark.parametrize("first_line", ["重庆:关于加强公交管理的通知", "关于加强公交管理的通知 - 重庆市交通局",
+                                        "关于加强公交管理的通知_重庆市人民政府网"])
+def test_the_official_title_line_replaces_a_web_pages_title(first_line):
+    text = (f"{first_line}\n各区县交通局:\n《关于加强公交管理的通知》现印发给你们。\n"
+            "重庆市交通局关于加强公交管理的通知\n一、总体要求\n")
+    assert extract_metadata(text)["title"] == "重庆市交通局关于加强公交管理的通知"
+
+
+def test_a_title_without_a_later_official_line_stays():
+    text = "重庆:关于加强公交管理的通知\n各区县交通局:\n《关于加强公交管理的通知》现印发给你们，请遵照执行。\n"
+    assert extract_metadata(text)["title"] == "重庆:关于加强公交管理的通知"

@@ -64,10 +64,8 @@ def test_taxis_do_not_get_bus_routes(new_user):
     assert "1865" not in answer.text, answer.text
 
 
-# Known gap (issue 21): the reader reads both documents' closing lines and ranks the bulletin's
-# date (2023年3月10日, the top retrieved document) above the 复函's; the question's 复函 is not in
-# the closing window it reads. Strict: the day this passes, the marker must go.
-@pytest.mark.xfail(strict=True, reason="the reader prefers the top document's closing date")
+# The signing date is layout (rag/fields.py): the 复函's signature, not the bulletin's, although
+# the bulletin ranks first.
 @pytest.mark.parametrize("question", ["该复函的落款日期是哪天？", "复函是哪一天签发的？"])
 def test_a_letters_signing_date_is_read_from_its_close(new_user, question):
     answer = new_user.ask(question)
