@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors
 from api.metrics import Metrics
 from api.middleware import ApiKey, BodyLimit, RecordMetrics
-from api.routes import ask, chat, documents, health, page
+from api.routes import ask, chat, documents, health, models, page
 from rag.config import Settings
 from rag.service import RagService
 
@@ -46,7 +46,7 @@ def create_app(service: RagService | None = None, settings: Settings | None = No
     app.state.service = service
     app.state.metrics = Metrics(lambda: _sizes(app))
     errors.install(app)
-    for module in (chat, ask, documents, health, page):
+    for module in (chat, models, ask, documents, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
 

@@ -8,11 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 # Hard ceilings in the schema keep absurd inputs out before any work; the configured limits
 # (rag/config.py: question length, message count) are checked by the routes.
 MAX_TEXT = 100_000
+MODEL_ID = "cq-rag"  # the one model `GET /v1/models` lists and chat completions report
+
+# Said once, for every offset the API returns.
+_OFFSETS = ("an offset into the document's stored text (`text` of GET /v1/documents/{doc_id}, "
+            "what `rag docs show` prints), not into the original file's bytes")
 
 
 class ErrorBody(BaseModel):
     message: str
     type: str = "invalid_request_error"
+    param: str | None = None
     code: str | None = None
 
 
@@ -70,20 +76,24 @@ class _PagedOut(BaseModel):
 
 
 class CitationOut(_PagedOut):
+    """A cited span: `text[start:end] == quote`, where `text` is the document's stored text."""
+
     n: int
     doc_id: str
     title: str
-    start: int
-    end: int
+    start: int = Field(..., description=f"where the quote starts: {_OFFSETS}")
+    end: int = Field(..., description=f"where the quote ends (exclusive): {_OFFSETS}")
     quote: str
     page: int | None = Field(None, description="paged documents (PDF) only: 第N页 of the span")
 
 
 class PassageOut(_PagedOut):
+    """A retrieved passage: `text[start:end]` of the document's stored text."""
+
     doc_id: str
     chunk_id: str
-    start: int
-    end: int
+    start: int = Field(..., description=f"where the passage starts: {_OFFSETS}")
+    end: int = Field(..., description=f"where the passage ends (exclusive): {_OFFSETS}")
     score: float
     text: str
     page: int | None = Field(None, description="paged documents (PDF) only")
@@ -118,7 +128,10 @@ class DocumentList(BaseModel):
 
 
 class DocumentOut(BaseModel):
-    """A whole document: `text[start:end]` of any citation is its quote."""
+    """A whole document: `text[start:end]` of any citation is its quote.
+
+    `text` is the stored text (extracted from HTML, PDF or Word, decoded from GB18030…): the
+    text every offset indexes, not the original file's bytes."""
 
     doc_id: str
     title: str
@@ -162,13 +175,30 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = Field(False, description="end the stream with a chunk that carries "
+                                "`usage` (and no choices), as OpenAI does")
+
+
 class ChatRequest(BaseModel):
     """The OpenAI chat schema; sampling fields (temperature, top_p, …) are accepted and ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    model: str = Field("cq-rag", max_length=200)
+    model: str = Field(MODEL_ID, max_length=200, description=f"any name is accepted; the "
+                       f"reply names the one model there is, {MODEL_ID!r}")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=1000)
     stream: bool = False
+    stream_options: StreamOptions | None = None
+
+
+class Usage(BaseModel):
+    """Sizes in characters (Unicode code points), not tokens: the answer is extracted from the
+    documents, so no tokenizer is involved."""
+
+    prompt_tokens: int = Field(..., description="characters of the text of every message sent")
+    completion_tokens: int = Field(..., description="characters of the reply's `content`")
+    total_tokens: int = Field(..., description="the sum of the two")
 
 
 class RagInfo(BaseModel):
@@ -195,5 +225,19 @@ class ChatCompletion(BaseModel):
     created: int
     model: str
     choices: list[Choice]
+    usage: Usage
     citations: list[CitationOut]
     rag: RagInfo
+
+
+class Model(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(..., description="when the live index generation was built (Unix "
+                         "time): the answers change when it does")
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Model]

@@ -15,7 +15,7 @@ from index.chunking import ChunkerParams, chunk_document
 from index.embed_cache import EmbeddingCache
 from index.embedding import Embedder
 from index.lexical import BM25Index
-from index.loaders import FileError, load_paths
+from index.loaders import SUPPORTED_SUFFIXES, FileError, load_sources, scan
 from index.store import (DEFAULT_LOCK_WAIT_S, IndexError_, IndexNotFound, LoadedIndex,
                          NothingToIndex, load_index, save_index, writer_lock)
 from index.types import Chunk, Document
@@ -42,6 +42,7 @@ class IngestReport:
     reused: int = 0  # chunks whose vectors came from the previous index
     cached: int = 0  # chunks whose vectors came from the embedding cache
     errors: list[FileError] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # files in the folders of a type not read
     timings_s: dict[str, float] = field(default_factory=dict)
     index_path: str = ""
 
@@ -131,13 +132,35 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
     default where they are, else FAISS); a new backend moves them without re-embedding.
     """
     t0 = time.perf_counter()
-    new_docs, errors = load_paths(paths)
-    report = ingest_documents(new_docs, index_dir, embedder, params, progress,
-                              sources=", ".join(str(p) for p in paths), t0=t0, backend=backend,
-                              embed_batches=embed_batches, embed_cache=embed_cache,
-                              lock_wait_s=lock_wait_s)
+    found = scan(paths)
+    new_docs, errors = load_sources(found)
+    try:
+        report = ingest_documents(new_docs, index_dir, embedder, params, progress,
+                                  sources=", ".join(str(p) for p in paths), t0=t0,
+                                  backend=backend, embed_batches=embed_batches,
+                                  embed_cache=embed_cache, lock_wait_s=lock_wait_s)
+    except NothingToIndex:
+        # The one line the user sees: say why, since the per-file report is not printed.
+        raise NothingToIndex(_why_nothing(paths, errors, found.ignored)) from None
     report.errors = errors + report.errors  # load failures first, then repeated texts
+    report.ignored = [str(p) for p in found.ignored]
     return report
+
+
+def _why_nothing(paths: list[Path], errors: list[FileError], ignored: list[Path],
+                 shown: int = 10) -> str:
+    """Why an ingest found nothing to index: the first file that failed, else the suffixes it
+    reads and the files it passed over."""
+    where = ", ".join(str(p) for p in paths)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"no loadable document in {where}: {errors[0].path}: {errors[0].reason}{more}"
+    message = f"no supported file in {where} (supported: {', '.join(SUPPORTED_SUFFIXES)})"
+    if not ignored:
+        return message
+    names = ", ".join(str(p) for p in ignored[:shown])
+    more = f" and {len(ignored) - shown} more" if len(ignored) > shown else ""
+    return f"{message}; skipped {len(ignored)} file(s): {names}{more}"
 
 
 def ingest_documents(new_docs: list[Document], index_dir: Path, embedder: Embedder,

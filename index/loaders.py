@@ -11,7 +11,8 @@ from index.extract import Extracted, LoadError
 from index.extract.text import decode, extract_markdown, extract_text
 from index.types import Document
 
-__all__ = ["LoadError", "decode", "discover", "load_file", "load_paths", "SUPPORTED_SUFFIXES"]
+__all__ = ["LoadError", "decode", "discover", "load_file", "load_paths", "scan",
+           "SUPPORTED_SUFFIXES"]
 
 
 def _html(data: bytes) -> Extracted:
@@ -57,14 +58,33 @@ class FileError:
     reason: str
 
 
-def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FileError]]:
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What discovery found: files to load, paths that failed, and files inside the folders
+    that were passed over for their type (named to the user, but not errors)."""
+
+    sources: list[SourceFile]
+    errors: list[FileError]
+    ignored: list[Path]
+
+
+def unsupported(suffix: str) -> str:
+    """Why a file of this suffix is not loaded, naming the suffixes that are."""
+    return (f"unsupported file type {suffix or '(none)'!r}; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+
+
+def scan(paths: list[Path]) -> Scan:
     """Expand files and folders into source files.
 
     A file inside an ingested folder gets the doc_id of its path relative to that folder
-    (posix separators); a file named directly gets its file name.
+    (posix separators); a file named directly gets its file name. Inside a folder, a file of
+    an unsupported type is `ignored` and a hidden one is not looked at; named directly, an
+    unsupported file is an error.
     """
     found: dict[str, SourceFile] = {}
     errors: list[FileError] = []
+    ignored: list[Path] = []
     for root in paths:
         if not root.exists():
             errors.append(FileError(str(root), "no such file or directory"))
@@ -75,12 +95,19 @@ def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FileError]]:
                     continue  # hidden files and folders (.git, editor swap files)
                 if path.suffix.lower() in SUPPORTED_SUFFIXES:
                     _add(found, errors, SourceFile(path, rel.as_posix()))
+                else:
+                    ignored.append(path)
         elif root.suffix.lower() in SUPPORTED_SUFFIXES:
             _add(found, errors, SourceFile(root, root.name))
         else:
-            errors.append(FileError(str(root), f"unsupported file type {root.suffix or '(none)'!r}; "
-                                    f"supported: {', '.join(SUPPORTED_SUFFIXES)}"))
-    return list(found.values()), errors
+            errors.append(FileError(str(root), unsupported(root.suffix)))
+    return Scan(list(found.values()), errors, ignored)
+
+
+def discover(paths: list[Path]) -> tuple[list[SourceFile], list[FileError]]:
+    """`scan` without the ignored files: (sources, errors)."""
+    found = scan(paths)
+    return found.sources, found.errors
 
 
 def _add(found: dict[str, SourceFile], errors: list[FileError], source: SourceFile) -> None:
@@ -106,8 +133,7 @@ def document_from_bytes(data: bytes, doc_id: str, source: str) -> Document:
     """
     suffix = Path(doc_id).suffix.lower()
     if suffix not in FORMATS:
-        raise LoadError(f"unsupported file type {suffix or '(none)'!r}; supported: "
-                        f"{', '.join(SUPPORTED_SUFFIXES)}")
+        raise LoadError(unsupported(suffix))
     if not data.strip():
         raise LoadError("file is empty")
     fmt, extract = FORMATS[suffix]
@@ -135,9 +161,14 @@ def load_file(source: SourceFile) -> Document:
 
 def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
     """Load every supported file under `paths`; failures are reported, not raised."""
-    sources, errors = discover(paths)
+    return load_sources(scan(paths))
+
+
+def load_sources(found: Scan) -> tuple[list[Document], list[FileError]]:
+    """Load the files a scan found; its errors come first, then each file that failed."""
+    errors = list(found.errors)
     docs: list[Document] = []
-    for source in sources:
+    for source in found.sources:
         try:
             docs.append(load_file(source))
         except LoadError as exc:

@@ -1,7 +1,8 @@
 """The `rag` command line: the one place that reaches every package, through lazy imports.
 
 Errors a user can cause map to one line on stderr and an exit code, in `_handled` alone:
-2 bad input, 3 index problem, 1 some files of an ingest were skipped.
+2 bad input (an address `rag serve` cannot listen on included), 3 index problem, 1 some files
+of an ingest were skipped or the HTTP server failed to start.
 """
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def _err(message: str) -> None:
     typer.echo(f"rag: {message}", err=True)
 
 
+class Unavailable(Exception):
+    """An address `rag serve` cannot listen on (port in use, no such host); the message says
+    which."""
+
+
 @contextlib.contextmanager
 def _handled() -> Iterator[None]:
     """Map the errors a user can cause to one stderr line and an exit code, never a traceback."""
@@ -38,7 +44,7 @@ def _handled() -> Iterator[None]:
 
     try:
         yield
-    except QuestionError as exc:
+    except (QuestionError, Unavailable) as exc:
         _err(str(exc))
         raise typer.Exit(EXIT_INPUT) from None
     except ReaderError as exc:  # RAG_READER=on without usable weights
@@ -110,6 +116,9 @@ def _open_service(settings):
 def _print_answer(answer) -> None:
     from rag.render import answer_text
 
+    if not answer.hits and not answer.citations:  # no passage to list (a filter admitted none)
+        typer.echo(answer.text)
+        return
     typer.echo(answer_text(answer))
 
 
@@ -138,6 +147,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                                 lock_wait_s=settings.lock_wait_s)
         for error in report.errors:
             _err(f"skipped {error.path}: {error.reason}")
+        _warn_ignored(report.ignored)
         if as_json:
             typer.echo(json.dumps({
                 "index": str(target), "documents": report.documents, "chunks": report.chunks,
@@ -145,6 +155,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                 "unchanged": report.unchanged, "embedded": report.embedded,
                 "reused": report.reused, "cached": report.cached,
                 "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
+                "ignored": report.ignored,
                 "timings_ms": {k: round(v * 1000, 1) for k, v in report.timings_s.items()},
             }, ensure_ascii=False))
         else:
@@ -156,6 +167,20 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                        f"{report.timings_s.get('total', 0):.1f} s")
         if report.errors:
             raise typer.Exit(EXIT_PARTIAL)
+
+
+MAX_IGNORED_LINES = 20  # a folder of images should not bury the summary
+
+
+def _warn_ignored(paths: list[str]) -> None:
+    """Name the files of a folder that were passed over for their type: a warning, not an
+    error (the exit code stays 0), so that a .doc or .xlsx is never silently missing."""
+    from index.loaders import unsupported
+
+    for path in paths[:MAX_IGNORED_LINES]:
+        _err(f"ignored {path}: {unsupported(Path(path).suffix)}")
+    if len(paths) > MAX_IGNORED_LINES:
+        _err(f"ignored {len(paths) - MAX_IGNORED_LINES} more files of unsupported types")
 
 
 def _embedding(workers: str, settings):
@@ -188,7 +213,11 @@ def ask(question: str = typer.Argument(..., help="The question, in Chinese or En
         k: Optional[int] = typer.Option(None, "-k", min=1, max=100, help="Passages to return."),
         since: str = SinceOpt, until: str = UntilOpt, publisher: str = PublisherOpt,
         kind: str = KindOpt, doc_prefix: str = PrefixOpt, as_json: bool = JsonOpt) -> None:
-    """Answer a question with sentence-level citations, or say that the documents hold none."""
+    """Answer a question with sentence-level citations, or say that the documents hold none.
+
+    A citation's START–END offsets index the document's stored text (what
+    `rag docs show DOC_ID --span START:END` prints), not the original
+    file's bytes."""
     with _handled():
         from rag.service import check_question
 
@@ -218,6 +247,9 @@ def search(query: str = typer.Argument(..., help="Search text."),
         filters = _filters(since, until, publisher, kind, doc_prefix)
         service = _open_service(settings)
         hits, timings = service.search(query, k=k, filters=filters)
+        no_match = service.no_match(filters)
+        if no_match:  # an empty list would not say why
+            _err(no_match)
         if as_json:
             typer.echo(json.dumps({"query": query, "passages": [h.to_dict() for h in hits],
                                    "timings_ms": {k_: round(v, 3) for k_, v in timings.items()}},
@@ -233,13 +265,22 @@ def search(query: str = typer.Argument(..., help="Search text."),
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
           port: int = typer.Option(8000, "--port", min=1, max=65535),
           index: Optional[Path] = IndexOpt) -> None:
-    """Run the HTTP API and chat page (uvicorn); the index is loaded once, at startup."""
+    """Run the HTTP API and chat page (uvicorn).
+
+    The index loads at startup. A new index generation that another process
+    writes (`rag ingest`, `rag docs delete`) is picked up while serving,
+    without a restart: CURRENT is checked every RAG_INDEX_POLL_MS (default
+    1000; 0 turns it off), the new generation loads in the background, and
+    requests use the old one until it is ready."""
     with _handled():
         import uvicorn
 
         from api.app import create_app
 
         settings = _settings(index)
+        # Take the address first: a port in use fails at once, before the index loads and
+        # before any "serving" line, rather than in uvicorn after both.
+        sockets = _listen(host, port)
         # Build the bundled-corpus index here, with a progress bar, rather than in the lifespan.
         service = _open_service(settings)
         service.warm()  # the fast embedding engine, before the first request rather than in it
@@ -248,8 +289,48 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
         # h11 drops the connection on a request line over its 16 KiB default, so a long `?q=`
         # got a reset instead of a 4xx; 1 MiB lets the longest query the schema allows
         # (100k characters, percent-encoded) reach validation and its clear error.
-        uvicorn.run(create_app(service), host=host, port=port, log_level="warning",
-                    h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES)
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(service), host=host, port=port, log_level="warning",
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES))
+        try:
+            server.run(sockets=sockets)
+        except KeyboardInterrupt:
+            pass
+        except SystemExit:  # uvicorn exits on a failed startup, after logging why
+            server.started = False
+        if not server.started:
+            _err(f"the HTTP server on {host}:{port} did not start (the lines above say why)")
+            raise typer.Exit(EXIT_PARTIAL)
+
+
+def _listen(host: str, port: int) -> list:
+    """Bound sockets for every address `host` resolves to, as asyncio would bind them;
+    Unavailable, with one line that says why, when the port is taken or the host unknown."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise Unavailable(f"cannot listen on {host}: {exc.strerror}") from None
+    sockets = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            # As uvicorn does: a port whose last server just stopped (TIME_WAIT) is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise Unavailable(f"port {port} on {host} is already in use") from None
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sockets
 
 
 @app.command()
@@ -438,17 +519,31 @@ def docs_list(index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None
 
 @docs_app.command("show")
 def docs_show(doc_id: str = typer.Argument(..., help="A doc_id from `rag docs list`."),
-              index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt) -> None:
-    """One document: its metadata, headings and chunks (JSON adds the full text)."""
+              index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt,
+              span: Optional[str] = typer.Option(
+                  None, "--span", metavar="START:END", help="Print only this span of the "
+                  "stored text (a citation's offsets), marked, with its context."),
+              context: int = typer.Option(80, "--context", min=0, help="Characters of context "
+                                          "on each side of --span.")) -> None:
+    """One document: its metadata, headings and chunks (JSON adds the full text).
+
+    Every offset (citations, passages, chunks, --span) indexes the stored
+    text, the `text` of --json: what was extracted from the file and
+    decoded, not the original file's bytes."""
     with _handled():
         from index.store import load_index
 
         target = _index_dir(index)
+        if span is not None:
+            bounds = _span_bounds(span)  # a malformed span fails before the index loads
         loaded = load_index(target)
         doc = loaded.documents.get(doc_id)
         if doc is None:
             _err(f"no document {doc_id!r} in {target}; `rag docs list` shows the ids")
             raise typer.Exit(EXIT_INPUT)
+        if span is not None:
+            _show_span(doc, *bounds, context, as_json)
+            return
         chunks = [c for c in loaded.chunks if c.doc_id == doc_id]
         if as_json:
             typer.echo(json.dumps({
@@ -465,6 +560,44 @@ def docs_show(doc_id: str = typer.Argument(..., help="A doc_id from `rag docs li
         typer.echo(f"  {len(doc.text)} characters, {len(chunks)} chunks{pages}")
         for _, level, heading in doc.meta.get("heading_marks", []):
             typer.echo(f"  {'  ' * level}{heading}")
+
+
+def _span_bounds(span: str) -> tuple[int, int]:
+    """START and END of `--span START:END`; ValueError (exit 2) naming what is wrong."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*", span, re.ASCII)
+    if match is None:
+        raise ValueError(f"--span must be START:END, two whole numbers such as 829:856, "
+                         f"not {span!r}")
+    start, end = int(match.group(1)), int(match.group(2))
+    if start >= end:
+        raise ValueError(f"--span {start}:{end} is empty or reversed: START must be less "
+                         "than END")
+    return start, end
+
+
+def _show_span(doc, start: int, end: int, context: int, as_json: bool) -> None:
+    """The span of the stored text between 【】, its context, and the offsets."""
+    if end > len(doc.text):
+        raise ValueError(f"--span {start}:{end} is out of range: {doc.id} has {len(doc.text)} "
+                         f"characters, so offsets run from 0 to {len(doc.text)}")
+    lo, hi = max(0, start - context), min(len(doc.text), end + context)
+    before, quote, after = doc.text[lo:start], doc.text[start:end], doc.text[end:hi]
+    page = doc.page_at(start)
+    if as_json:
+        typer.echo(json.dumps({"doc_id": doc.id, "title": doc.meta.get("title", ""),
+                               "start": start, "end": end, "quote": quote, "before": before,
+                               "after": after, "characters": len(doc.text),
+                               **({"page": page} if page else {})}, ensure_ascii=False))
+        return
+    from rag.render import page_label
+
+    title = doc.meta.get("title", "")
+    typer.echo(f"{doc.id}{page_label(page)} [{start}–{end}] of {len(doc.text)} characters"
+               + (f" — {title}" if title else ""))
+    typer.echo(("…" if lo else "") + f"{before}【{quote}】{after}" +
+               ("…" if hi < len(doc.text) else ""))
 
 
 @docs_app.command("delete")

@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import replace
+from dataclasses import fields as dataclass_fields, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -29,6 +29,7 @@ from rag.crosslingual import expand_english
 from rag.fields import field_answer
 from rag.filters import Filters, allowed_rows
 from rag import query as reader_query
+from rag.query import CJK
 from rag.rules import answer as rules_answer
 from rag.rules import query as rules_query
 from rag.retrieve import FusionParams, cited_first, retrieve
@@ -266,6 +267,11 @@ class RagService:
         index = self.index  # one generation for the whole question
         t0 = time.perf_counter()
         allowed = allowed_rows(index, filters)
+        if allowed is not None and not len(allowed):
+            # Not the generic refusal: the documents were never asked, the filter excluded them.
+            text = no_match_message(filters, chinese=bool(CJK.search(question)))
+            return Answer(question=question, text=text, answerable=False, citations=[], hits=[],
+                          timings_ms={"total": (time.perf_counter() - t0) * 1000})
         parts = question_parts(question) if self.settings.split_compound else [question]
         if len(parts) == 1:
             return self._answer(index, question, k, fusion, allowed, t0)
@@ -310,6 +316,14 @@ class RagService:
         timings["total"] = (t2 - t0) * 1000
         return Answer(question=question, text=text, answerable=answerable, citations=citations,
                       hits=hits, timings_ms=timings)
+
+    def no_match(self, filters: Filters | None) -> str | None:
+        """`no_match_message` when `filters` admit no document of the live index, else None."""
+        if filters is None or not filters.active:
+            return None
+        if any(filters.admits(doc) for doc in self.index.documents.values()):
+            return None
+        return no_match_message(filters)
 
     def converse(self, turns: list[str], answers: list[str] | None = None,
                  k: int | None = None, filters: Filters | None = None) -> tuple[Rewrite, Answer]:
@@ -361,6 +375,15 @@ class RagService:
         pointer = self._stat_pointer()
         fresh = load_index(self.index_dir, embedder_id=self.embedder.id)
         self._index, self._pointer = fresh, pointer
+
+
+def no_match_message(filters: Filters, chinese: bool = False) -> str:
+    """What a filter that admits no document says instead of the refusal: the filter did it."""
+    given = ", ".join(f"{f.name}={getattr(filters, f.name)}"
+                      for f in dataclass_fields(filters) if getattr(filters, f.name))
+    if chinese:  # an answer is in the question's language, as the refusal is
+        return f"没有文档符合筛选条件（{given}）。"
+    return f"no document matches the filter ({given})"
 
 
 CLOSING_CHARS = 60  # an official document ends with its issuer and date: read them too
