@@ -40,7 +40,9 @@ def create_app(service: RagService | None = None, settings: Settings | None = No
             app.state.service.warm()
         yield
 
-    app = FastAPI(title="cq-rag", version="0.1.0", lifespan=lifespan,
+    # /docs and /redoc are page routes whose assets are served here, not from a CDN.
+    app = FastAPI(title="cq-rag", version="0.1.0", lifespan=lifespan, docs_url=None,
+                  redoc_url=None,
                   description="Cited answers from Chinese policy documents: an OpenAI-compatible "
                   "chat endpoint, a native API and document management.")
     app.state.service = service
@@ -48,6 +50,8 @@ def create_app(service: RagService | None = None, settings: Settings | None = No
     errors.install(app)
     for module in (chat, models, ask, documents, health, page):
         app.include_router(module.router)
+    # Before /static, which would otherwise take these paths too.
+    app.mount(page.DOCS_ASSETS_URL, StaticFiles(directory=page.docs_assets()), name="docs-assets")
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
 
     # add_middleware wraps what is there, so the last one added runs first: metrics see every
