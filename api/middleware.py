@@ -11,7 +11,7 @@ from api.metrics import Metrics
 
 # Routes that need no key: liveness, and the chat page's static files (they hold no data; the
 # page asks for the key and sends it with every API call).
-OPEN_PATHS = ("/healthz",)
+OPEN_PATHS = ("/healthz", "/favicon.ico")  # a browser asks for the icon without the key
 OPEN_PREFIXES = ("/static/",)
 PAGE = "/"
 

@@ -18,7 +18,7 @@ def test_the_favicon_is_served_and_linked(writable_http):
 
 
 def test_the_page_needs_no_key_for_its_files(api):
-    for path in ("/", "/static/chat.js", "/static/chat.css", "/static/favicon.svg",
+    for path in ("/", "/favicon.ico", "/static/chat.js", "/static/chat.css", "/static/favicon.svg",
                  "/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"):
         assert httpx.get(f"{api.url}{path}").status_code == 200, path
 
