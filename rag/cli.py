@@ -120,6 +120,9 @@ def _print_answer(answer) -> None:
         typer.echo(answer.text)
         return
     typer.echo(answer_text(answer))
+    if answer.citations:  # [start–end] is no offset into the file for HTML, PDF or GB18030
+        typer.echo("  (offsets index each document's stored text: "
+                   "rag docs show DOC_ID --span START:END)")
 
 
 @app.command()

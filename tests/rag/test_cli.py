@@ -110,3 +110,9 @@ def test_ask_without_index_builds_the_default_one_with_progress(tmp_path):
     assert "4222" in record["answer"]
     assert record["citations"][0]["doc_id"] == "cq-sti/a.txt"
     assert list((tmp_path / "home" / "indexes").iterdir()), "built under RAG_HOME"
+
+
+def test_the_source_list_says_what_its_offsets_index(sample_index):
+    result = run("ask", QUESTION, "--index", str(sample_index))
+    assert result.stdout.rstrip().endswith(
+        "(offsets index each document's stored text: rag docs show DOC_ID --span START:END)")
