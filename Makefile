@@ -6,21 +6,33 @@ QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve ask test browser eval eval-debian train-reader soak clean
+.PHONY: demo serve ask test browser eval eval-debian train-reader soak bench-venv clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
-# torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
-$(BIN)/.installed: pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+# Two levels, each with its marker: the runtime (`make demo`: the service's dependencies only,
+# no torch) and dev (`make test`: every extra the tests exercise, torch among them). A dev install
+# marks the runtime one done too, so `make demo` after `make test` installs nothing, and
+# `make test` after `make demo` adds the dev extras to the same venv.
+RUNTIME := $(BIN)/.installed-runtime
+DEV := $(BIN)/.installed-dev
+
+$(RUNTIME): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
 	touch $@
 
+# torch is installed first, pinned, so that pip takes the CPU build instead of a multi-GB CUDA one.
+$(DEV): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(RUNTIME)
+
 # The service on the bundled corpus: API, OpenAI-compatible chat and the chat page.
-demo serve: $(BIN)/.installed
+demo serve: $(RUNTIME)
 	$(BIN)/rag serve --host $(HOST) --port $(PORT)
 
-ask: $(BIN)/.installed
+ask: $(RUNTIME)
 	$(BIN)/rag ask "$(QUESTION)"
 
 # Debian's chromium, its driver and a CJK font for the chat-page test; skipped if already there
@@ -37,7 +49,7 @@ browser:
 # CPU, so two workers on two cores take about 0.7 of the time of one (figures in the README).
 # TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-test: $(BIN)/.installed browser
+test: $(DEV) browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 # The gated gold set, then (reported, not gated) the blind batches outside it: their figures show
@@ -46,7 +58,7 @@ BLIND_GOLD := $(foreach f,cq-sti-fresh cq-sti-batch3 cq-sti-batch4 cq-sti-batch5
 # The MRC validation split is read in part in CI (its first MRC_CI_LIMIT examples, a random
 # sample: the file is shuffled); `make eval MRC_CI_LIMIT=0` reads all of it.
 MRC_CI_LIMIT ?= 300
-eval: $(BIN)/.installed
+eval: $(DEV)
 	$(BIN)/rag eval --out eval/out --mrc-limit $(MRC_CI_LIMIT)
 	$(BIN)/rag eval $(BLIND_GOLD) --config shipped --no-gate --out eval/out/blind
 
@@ -55,7 +67,7 @@ eval: $(BIN)/.installed
 # only. A rerun re-embeds nothing unchanged.
 DEBIAN_CORPUS ?= ../shared/corpus/debian-zh
 DEBIAN_INDEX ?= eval/out/debian-index
-eval-debian: $(BIN)/.installed
+eval-debian: $(DEV)
 	$(BIN)/rag ingest $(DEBIAN_CORPUS) --index $(DEBIAN_INDEX)
 	$(BIN)/rag eval $(foreach f,$(sort $(wildcard eval/gold-external/debian-zh*.jsonl)),--gold $(f)) \
 		--index $(DEBIAN_INDEX) --config shipped --no-gate --out eval/out/debian
@@ -72,7 +84,7 @@ TRAIN_WORK ?= train/out/run
 READER_OUT ?= rag/models
 TRAIN_ARGS ?=
 TRAIN_GOLD := eval/gold/cq-sti.jsonl $(sort $(wildcard eval/gold-external/*.jsonl))
-$(TRAIN_DATA)/train.jsonl: train/data.py $(TRAIN_GOLD) | $(BIN)/.installed
+$(TRAIN_DATA)/train.jsonl: train/data.py $(TRAIN_GOLD) | $(DEV)
 	$(BIN)/pip install -q -e '.[train]'
 	$(BIN)/python -m train.data --mrc $(MRC_DIR) --out $(TRAIN_DATA) \
 		$(foreach f,$(TRAIN_GOLD),--gold $(f)) --corpus corpus --corpus $(DEBIAN_CORPUS)
@@ -83,12 +95,17 @@ train-reader: $(TRAIN_DATA)/train.jsonl
 # Long reliability runs, outside CI: 100 crash trials with exec'd `rag` processes, then locust
 # with 32 users for 2 minutes against `rag serve` (report: bench/out/soak.json).
 SOAK_INDEX ?= bench/out/soak-index
-soak: $(BIN)/.installed
+soak: $(DEV)
 	$(BIN)/pip install -q -e '.[soak]'
 	RAG_SOAK_EXEC=1 RAG_SOAK_CRASH_REPEATS=5 OMP_WAIT_POLICY=PASSIVE \
 		$(BIN)/python -m pytest -q -s tests/reliability/test_crash.py
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/rag ingest corpus --index $(SOAK_INDEX)
 	OMP_WAIT_POLICY=PASSIVE $(BIN)/python bench/soak.py --index $(SOAK_INDEX) --users 32 --seconds 120
+
+# Both venvs above built from scratch under /tmp, timed and measured in one run (outside CI;
+# writes bench/venv_size.json).
+bench-venv:
+	$(PY) bench/venv_size.py
 
 clean:
 	rm -rf $(VENV) .rag eval/out tests/artifacts

