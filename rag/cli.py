@@ -399,6 +399,13 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
     With the reader on, the reader alone also reads the MRC validation split
     (eval/mrc/val.jsonl), each question with its own paragraph."""
     with _handled():
+        import importlib.util
+
+        missing = [m for m in ("ranx", "scipy", "matplotlib") if importlib.util.find_spec(m) is None]
+        if missing:  # checked first: the metrics import them only deep inside the run
+            _err(f"rag eval needs {', '.join(missing)}, which the extra 'eval' installs: "
+                 "pip install -e '.[eval]' (make test installs it)")
+            raise typer.Exit(EXIT_INPUT)
         from eval import mrc as mrc_split
         from eval.gold_set import GoldError, load_gold
         from eval.harness import CONFIGS, ON_REQUEST, THRESHOLDS, evaluate, run_mrc
