@@ -174,6 +174,10 @@ def train(args) -> None:
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     ckpt = args.work / "checkpoint.pt"
     step, losses = 0, []
+    if args.init_from and not (ckpt.exists() and not args.fresh):
+        # A later stage: the previous stage's weights, a fresh optimiser and schedule.
+        model.load_state_dict(torch.load(args.init_from, weights_only=False)["model"], strict=False)
+        _log(f"initialised from {args.init_from}")
     if ckpt.exists() and not args.fresh:
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"], strict=False)
@@ -185,7 +189,8 @@ def train(args) -> None:
     model.train()
     t0, tok_seen, first_step = time.time(), 0, step
     for epoch in range(step // steps_per_epoch, math.ceil(args.epochs)):
-        rng = random.Random(SEED + epoch)  # the same crops and order whether resumed or not
+        # The same crops and order whether resumed or not; a later stage sees new ones.
+        rng = random.Random(SEED + epoch + args.seed_offset)
         batches = feats.batches(feats.epoch(rng), args.batch_size, rng)
         for b in batches[step - epoch * steps_per_epoch:]:
             ids, mask, allowed, starts, ends = feats.tensors(b)
@@ -248,6 +253,10 @@ def parse(argv: list[str] | None = None):
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from an earlier stage's checkpoint (fresh optimiser and schedule)")
+    ap.add_argument("--seed-offset", type=int, default=0,
+                    help="shifts the per-epoch crop and order seed (a later stage's new crops)")
     ap.add_argument("--val-limit", type=int, default=0, help="validate on the first N only")
     return ap.parse_args(argv)
 
