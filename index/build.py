@@ -41,6 +41,7 @@ class IngestReport:
     embedded: int = 0  # chunks whose vectors were computed in this run
     reused: int = 0  # chunks whose vectors came from the previous index
     cached: int = 0  # chunks whose vectors came from the embedding cache
+    ocr_pages: int = 0  # scanned pages OCR'd in this run (not those the OCR cache answered)
     errors: list[FileError] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # files in the folders of a type not read
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -122,7 +123,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
            backend: VectorBackend | None = None,
            embed_batches: EmbedBatches | None = None,
            embed_cache: EmbeddingCache | None = None,
-           lock_wait_s: float = DEFAULT_LOCK_WAIT_S) -> IngestReport:
+           lock_wait_s: float = DEFAULT_LOCK_WAIT_S,
+           ocr_cache: Path | None = None) -> IngestReport:
     """Add new files, replace changed ones, keep the rest; embed only what is new.
 
     Files are matched to indexed documents by doc_id and compared by content hash. A file that
@@ -130,10 +132,15 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
     nothing: an indexed copy of it stays as it was. An index built with another embedder is
     refused (IndexMismatch) rather than silently mixed. `backend` says where the vectors go (by
     default where they are, else FAISS); a new backend moves them without re-embedding.
+    Scanned pages are OCR'd with progress stage "ocr" (per file) and cached in `ocr_cache`.
     """
+    from index.extract.ocr import Ocr  # light: the engine itself is imported only for a scan
+
     t0 = time.perf_counter()
     found = scan(paths)
-    new_docs, errors = load_sources(found)
+    ocr_progress = (lambda done, total: progress("ocr", done, total)) if progress else None
+    with Ocr(cache_path=ocr_cache, progress=ocr_progress) as ocr:
+        new_docs, errors = load_sources(found, ocr)
     try:
         report = ingest_documents(new_docs, index_dir, embedder, params, progress,
                                   sources=", ".join(str(p) for p in paths), t0=t0,
@@ -143,6 +150,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder,
         # The one line the user sees: say why, since the per-file report is not printed.
         raise NothingToIndex(_why_nothing(paths, errors, found.ignored)) from None
     report.errors = errors + report.errors  # load failures first, then repeated texts
+    report.ocr_pages = ocr.ocr_pages
     report.ignored = [str(p) for p in found.ignored]
     return report
 

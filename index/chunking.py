@@ -3,7 +3,9 @@
 Every chunk satisfies `chunk.text == document.text[chunk.start:chunk.end]`; boilerplate spans are
 never chunked, boundaries never fall inside a number such as `211.62亿元` or `4:6`, and each chunk
 carries its heading path and the document title in `meta`; a PDF's chunk also carries the page it
-starts on (`page`, 1-based) and, when it runs onto a later page, `page_end`.
+starts on (`page`, 1-based) and, when it runs onto a later page, `page_end`. A chunk of a
+spreadsheet's rows has the table's header row as the last entry of its heading path, so a row is
+understood on its own (the header is context for embedding and BM25, never chunk text).
 """
 from __future__ import annotations
 
@@ -96,6 +98,11 @@ def _locate(text: str, pieces: list[str], base: int, overlap: int) -> list[Span]
     return spans
 
 
+def _row_header_at(row_headers: list, offset: int) -> str | None:
+    """The header row of the table whose data rows hold `offset` (spreadsheets), if any."""
+    return next((str(h) for start, end, h in row_headers if start <= offset < end), None)
+
+
 def chunk_document(doc: Document, params: ChunkerParams) -> list[Chunk]:
     """Split a document's body into chunks with exact spans and contextual headers."""
     splitter = _splitter(params)
@@ -116,6 +123,9 @@ def chunk_document(doc: Document, params: ChunkerParams) -> list[Chunk]:
                 continue
             # A page's <h1> usually repeats the title; the header should not say it twice.
             headings = [h for h in heading_path_at(marks, start) if h != title]
+            row_header = _row_header_at(doc.meta.get("row_headers") or [], start)
+            if row_header:
+                headings.append(row_header)
             meta = {"title": title, "headings": headings}
             page, last_page = doc.page_at(start), doc.page_at(end - 1)
             if page is not None:

@@ -25,9 +25,13 @@ HEADER_FIELDS = {
     "发布日期": "published",
 }
 _LABELS = "|".join(HEADER_FIELDS)
-_HEADER_LINE = re.compile(r"^[ \t\u3000]*(?:\[\s*[\u4e00-\u9fff]{2,6}\s*\]|(?:" + _LABELS
+# OCR reads a scan's `[` as `【` or `［` about as often as not, and mixes them in one pair.
+_OPEN, _CLOSE = r"[\[【［]", r"[\]】］]"
+_HEADER_LINE = re.compile(r"^[ \t\u3000]*(?:" + _OPEN + r"\s*[\u4e00-\u9fff]{2,6}\s*"
+                          + _CLOSE + r"|(?:" + _LABELS
                           + r")[ \t\u3000]*[:：]).*$", re.M)
-HEADER_FIELD = re.compile(r"\[\s*(" + _LABELS + r")\s*\][ \t\u3000]*([^\[\n]*)")
+HEADER_FIELD = re.compile(_OPEN + r"\s*(" + _LABELS + r")\s*" + _CLOSE
+                          + r"[ \t\u3000]*([^\[【［\n]*)")
 # `索引号：… 主题分类：…`, as header tables of web pages read once extracted: a line that
 # starts with a label, one value per label, each running to the next label.
 _COLON_FIELD = re.compile(r"(" + _LABELS + r")[ \t\u3000]*[:：][ \t\u3000]*(.*?)(?=[ \t\u3000]*(?:"

@@ -21,10 +21,16 @@ def _html(data: bytes) -> Extracted:
     return extract_html(data)
 
 
-def _pdf(data: bytes) -> Extracted:
+def _pdf(data: bytes, ocr=None) -> Extracted:
     from index.extract.pdf import extract_pdf
 
-    return extract_pdf(data)
+    return extract_pdf(data, ocr)
+
+
+def _image(data: bytes, ocr=None) -> Extracted:
+    from index.extract.ocr import extract_image  # the extra `ocr`, only when a scan is loaded
+
+    return extract_image(data, ocr)
 
 
 def _docx(data: bytes) -> Extracted:
@@ -33,13 +39,54 @@ def _docx(data: bytes) -> Extracted:
     return extract_docx(data)
 
 
+def _doc(data: bytes) -> Extracted:
+    from index.extract.office import extract_office  # runs LibreOffice, only for these formats
+
+    return extract_office(data, ".doc")
+
+
+def _wps(data: bytes) -> Extracted:
+    from index.extract.office import extract_office
+
+    return extract_office(data, ".wps")
+
+
+def _rtf(data: bytes) -> Extracted:
+    from index.extract.office import extract_office
+
+    return extract_office(data, ".rtf")
+
+
+def _ofd(data: bytes) -> Extracted:
+    from index.extract.ofd import extract_ofd
+
+    return extract_ofd(data)
+
+
+def _xlsx(data: bytes) -> Extracted:
+    from index.extract.sheet import extract_xlsx  # openpyxl, only when a workbook is loaded
+
+    return extract_xlsx(data)
+
+
+def _csv(data: bytes) -> Extracted:
+    from index.extract.sheet import extract_csv
+
+    return extract_csv(data)
+
+
 # Suffix to (format recorded in meta["format"], extractor).
 FORMATS: dict[str, tuple[str, Callable[[bytes], Extracted]]] = {
     ".txt": ("txt", extract_text), ".md": ("md", extract_markdown),
     ".html": ("html", _html), ".htm": ("html", _html),
     ".pdf": ("pdf", _pdf), ".docx": ("docx", _docx),
+    ".png": ("image", _image), ".jpg": ("image", _image), ".jpeg": ("image", _image),
+    ".tif": ("image", _image), ".tiff": ("image", _image),
+    ".ofd": ("ofd", _ofd), ".xlsx": ("xlsx", _xlsx), ".csv": ("csv", _csv),
+    ".doc": ("doc", _doc), ".wps": ("wps", _wps), ".rtf": ("rtf", _rtf),
 }
 SUPPORTED_SUFFIXES = tuple(FORMATS)
+_OCR_ABLE = (_pdf, _image)  # extractors that take the ingest's `Ocr` (cache, bounds, progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +172,7 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def document_from_bytes(data: bytes, doc_id: str, source: str) -> Document:
+def document_from_bytes(data: bytes, doc_id: str, source: str, ocr=None) -> Document:
     """Extract a file's text by the format its doc_id's suffix names, and attach metadata.
 
     LoadError if the file is empty, of an unsupported type, or not text. `source` is recorded as
@@ -137,26 +184,33 @@ def document_from_bytes(data: bytes, doc_id: str, source: str) -> Document:
     if not data.strip():
         raise LoadError("file is empty")
     fmt, extract = FORMATS[suffix]
-    extracted = extract(data)
+    extracted = extract(data, ocr) if extract in _OCR_ABLE else extract(data)
     text = extracted.text
     meta = extract_metadata(text)
+    if "\t" in meta.get("title", ""):
+        meta["title"] = Path(doc_id).stem  # a table's row (a CSV's header) is no title
     meta["format"] = fmt
     if extracted.headings:
         meta["heading_marks"] = [list(mark) for mark in extracted.headings]
     if extracted.page_starts:
         meta["page_starts"] = list(extracted.page_starts)
+    if extracted.ocr_lines:
+        meta["ocr_lines"] = extracted.ocr_lines
+    if extracted.row_headers:
+        meta["row_headers"] = [list(header) for header in extracted.row_headers]
     meta["source_path"] = source
     meta["content_hash"] = content_hash(text)
     return Document(id=doc_id, text=text, meta=meta)
 
 
-def load_file(source: SourceFile) -> Document:
-    """Read one file, extract its text by format, and attach metadata."""
+def load_file(source: SourceFile, ocr=None) -> Document:
+    """Read one file, extract its text by format, and attach metadata; `ocr` (an
+    index.extract.ocr.Ocr) carries the OCR cache and bounds for scans."""
     try:
         data = source.path.read_bytes()
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from None
-    return document_from_bytes(data, source.doc_id, str(source.path))
+    return document_from_bytes(data, source.doc_id, str(source.path), ocr)
 
 
 def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
@@ -164,13 +218,13 @@ def load_paths(paths: list[Path]) -> tuple[list[Document], list[FileError]]:
     return load_sources(scan(paths))
 
 
-def load_sources(found: Scan) -> tuple[list[Document], list[FileError]]:
+def load_sources(found: Scan, ocr=None) -> tuple[list[Document], list[FileError]]:
     """Load the files a scan found; its errors come first, then each file that failed."""
     errors = list(found.errors)
     docs: list[Document] = []
     for source in found.sources:
         try:
-            docs.append(load_file(source))
+            docs.append(load_file(source, ocr))
         except LoadError as exc:
             errors.append(FileError(str(source.path), str(exc)))
         except Exception as exc:  # a parser bug on one odd file must not stop the batch

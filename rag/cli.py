@@ -87,7 +87,7 @@ class _Bar:
                                   MofNCompleteColumn(), TimeRemainingColumn(),
                                   console=Console(stderr=True), transient=False)
         self._label = label
-        self._task = None
+        self._tasks: dict[str, object] = {}  # one bar per stage (OCR per file, then embedding)
 
     def __enter__(self):
         self._progress.__enter__()
@@ -97,9 +97,9 @@ class _Bar:
         self._progress.__exit__(*exc)
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if self._task is None:
-            self._task = self._progress.add_task(f"{self._label}: {stage}", total=total)
-        self._progress.update(self._task, completed=done, total=total)
+        if stage not in self._tasks:
+            self._tasks[stage] = self._progress.add_task(f"{self._label}: {stage}", total=total)
+        self._progress.update(self._tasks[stage], completed=done, total=total)
 
 
 def _open_service(settings):
@@ -126,8 +126,9 @@ def _print_answer(answer) -> None:
 
 
 @app.command()
-def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt, .md, .html, "
-                                              ".pdf, .docx)."),
+def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders: .txt .md .html .pdf "
+                                              ".docx .doc .wps .rtf .ofd .xlsx .csv, and scans "
+                                              "(.png .jpg .tif, image-only PDF pages) by OCR."),
            index: Optional[Path] = IndexOpt, as_json: bool = JsonOpt,
            workers: str = typer.Option("local", "--workers", help="Embed here ('local') or on "
                                        "Ray ('ray': RAY_ADDRESS, else a local Ray).")) -> None:
@@ -147,7 +148,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                                 backend=vector_backend_from(settings),
                                 embed_batches=embed_batches,
                                 embed_cache=embed_cache_from(settings),
-                                lock_wait_s=settings.lock_wait_s)
+                                lock_wait_s=settings.lock_wait_s,
+                                ocr_cache=settings.home / "ocr.sqlite")
         for error in report.errors:
             _err(f"skipped {error.path}: {error.reason}")
         _warn_ignored(report.ignored)
@@ -157,6 +159,7 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
                 "added": report.added, "replaced": report.replaced,
                 "unchanged": report.unchanged, "embedded": report.embedded,
                 "reused": report.reused, "cached": report.cached,
+                "ocr_pages": report.ocr_pages,
                 "errors": [{"path": e.path, "reason": e.reason} for e in report.errors],
                 "ignored": report.ignored,
                 "timings_ms": {k: round(v * 1000, 1) for k, v in report.timings_s.items()},
@@ -168,6 +171,8 @@ def ingest(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt,
             typer.echo(f"{report.embedded} chunks embedded, {report.reused} reused, "
                        f"{report.cached} from the embedding cache, "
                        f"{report.timings_s.get('total', 0):.1f} s")
+            if report.ocr_pages:
+                typer.echo(f"{report.ocr_pages} scanned pages OCR'd")
         if report.errors:
             raise typer.Exit(EXIT_PARTIAL)
 
@@ -496,7 +501,7 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(index_app, name="index")
 
 # Structure for the chunker, not metadata a reader wants in a listing line.
-_STRUCTURE_KEYS = ("heading_marks", "page_starts")
+_STRUCTURE_KEYS = ("heading_marks", "page_starts", "row_headers", "ocr_lines")
 
 
 def _index_dir(index: Optional[Path], settings=None) -> Path:

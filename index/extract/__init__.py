@@ -1,8 +1,8 @@
 """Text extraction per file format: bytes in, the text citations will index into, out.
 
-Each heavy library has one module here (`html` selectolax, `pdf` pypdf, `docx` python-docx),
-imported only when a file of its format is loaded. Every extractor raises `LoadError` with a
-message a user can act on, never a library's own exception.
+Each heavy library has one module here (`html` selectolax, `pdf` pypdf, `docx` python-docx,
+`sheet` openpyxl, `ofd` defusedxml), imported only when a file of its format is loaded. Every
+extractor raises `LoadError` with a message a user can act on, never a library's own exception.
 """
 from __future__ import annotations
 
@@ -18,12 +18,18 @@ class Extracted:
     """A file's text and the structure the format itself declares.
 
     `headings` are (offset, level, text) of headings the format marks up (HTML `<h1>`, Word
-    heading styles, Markdown `#`); `page_starts[i]` is the offset where page i + 1 begins (PDF).
+    heading styles, Markdown `#`); `page_starts[i]` is the offset where page i + 1 begins (PDF,
+    OFD); `row_headers` are (start, end, header row) of a table's data rows (spreadsheets), so a
+    chunk of rows carries its columns' names as context.
     """
 
     text: str
     headings: list[tuple[int, int, str]] = field(default_factory=list)
     page_starts: list[int] = field(default_factory=list)
+    row_headers: list[tuple[int, int, str]] = field(default_factory=list)
+    # OCR'd lines as [page, start, end, x0, y0, x1, y1]: offsets into `text`, the box in pixels
+    # of the page image the OCR read (index/extract/ocr.py RENDER_DPI for PDF pages).
+    ocr_lines: list[list[int]] = field(default_factory=list)
 
 
 class TextBuilder:

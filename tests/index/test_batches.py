@@ -76,8 +76,8 @@ def test_every_bad_file_is_reported_with_its_reason(batch):
     }
     assert reasons["letter.docx"].startswith("not a readable .docx file (")
     assert reasons["broken.pdf"].startswith("unreadable PDF (")
-    assert reasons["scan.pdf"] == ("PDF has no text layer (scanned pages need OCR, "
-                                   "which is not supported)")
+    assert reasons["scan.pdf"] == ("PDF has no text layer, and no page holds a scanned image "
+                                   "to OCR")
     assert len(batch.report.errors) == 9
 
 

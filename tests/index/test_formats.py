@@ -207,7 +207,7 @@ def test_truncated_pdf_is_refused(tmp_path):
 
 def test_pdf_without_text_layer_is_refused(tmp_path):
     path = make_pdf(tmp_path / "scan.pdf", [[]])
-    with pytest.raises(LoadError, match=r"^PDF has no text layer \(scanned pages need OCR"):
+    with pytest.raises(LoadError, match=r"^PDF has no text layer, and no page holds a scanned"):
         _load(path)
 
 

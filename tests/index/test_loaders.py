@@ -129,7 +129,7 @@ def test_doc_id_of_a_deeper_folder_and_of_a_named_file():
 
 def test_discover_takes_supported_formats_and_ignores_other_files(tmp_path):
     for name in ["a.txt", "b.md", "C.TXT", "D.Md", "sub/deeper/e.txt", "x.pdf", "y.docx",
-                 "z.html", "w.HTM", "noext", "t.txt.bak", "old.doc", "sheet.xlsx", "COPYRIGHT",
+                 "z.html", "w.HTM", "noext", "t.txt.bak", "old.pptx", "sheet.numbers", "COPYRIGHT",
                  ".hidden.txt", ".git/config.md", "sub/.cache/f.txt"]:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,20 +140,21 @@ def test_discover_takes_supported_formats_and_ignores_other_files(tmp_path):
                                                  "sub/deeper/e.txt", "w.HTM", "x.pdf", "y.docx",
                                                  "z.html"]
     assert all(s.path == tmp_path / s.doc_id for s in sources)
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+    assert {".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".doc", ".wps", ".rtf", ".ofd",
+            ".xlsx", ".csv"} <= set(SUPPORTED_SUFFIXES)
 
 
 def test_discover_reports_missing_paths_and_unsupported_named_files(tmp_path):
-    doc = tmp_path / "report.doc"
-    doc.write_bytes(b"\xd0\xcf\x11\xe0")
+    doc = tmp_path / "report.pptx"
+    doc.write_bytes(b"PK\x03\x04")
     bare = tmp_path / "README"
     bare.write_text("x", encoding="utf-8")
     missing = tmp_path / "nope"
     sources, errors = discover([doc, bare, missing])
     assert sources == []
-    supported = ".txt, .md, .html, .htm, .pdf, .docx"
+    supported = ", ".join(SUPPORTED_SUFFIXES)
     assert errors == [
-        FileError(str(doc), f"unsupported file type '.doc'; supported: {supported}"),
+        FileError(str(doc), f"unsupported file type '.pptx'; supported: {supported}"),
         FileError(str(bare), f"unsupported file type '(none)'; supported: {supported}"),
         FileError(str(missing), "no such file or directory"),
     ]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from index.loaders import SUPPORTED_SUFFIXES
 from test_cli import SHORT_DOC, assert_clean_error, run
 
-SUPPORTED = ".txt, .md, .html, .htm, .pdf, .docx"
+SUPPORTED = ", ".join(SUPPORTED_SUFFIXES)
 QUESTION = "截至2020年底全市累计培育高新技术企业多少家？"
 
 
@@ -23,7 +24,7 @@ def mixed(tmp_path_factory) -> tuple[Path, Path, dict]:
     src = root / "src"
     src.mkdir()
     (src / "letter.txt").write_text(SHORT_DOC, encoding="utf-8")
-    (src / "sheet.xlsx").write_bytes(b"PK\x03\x04 not read")
+    (src / "slides.pptx").write_bytes(b"PK\x03\x04 not read")
     (src / "README").write_text("notes", encoding="utf-8")
     (src / ".hidden.doc").write_text("x", encoding="utf-8")  # hidden: not looked at
     result = run("ingest", str(src), "--index", str(root / "index"), "--json")
@@ -36,21 +37,21 @@ def test_files_of_unsupported_types_in_a_folder_are_named_not_errors(mixed):
     warnings = [line for line in result.stderr.splitlines() if line.startswith("rag: ")]
     assert warnings == [
         f"rag: ignored {src / 'README'}: unsupported file type '(none)'; supported: {SUPPORTED}",
-        f"rag: ignored {src / 'sheet.xlsx'}: unsupported file type '.xlsx'; supported: "
+        f"rag: ignored {src / 'slides.pptx'}: unsupported file type '.pptx'; supported: "
         f"{SUPPORTED}"]
     report = json.loads(result.stdout)
     assert report["documents"] == 1 and report["errors"] == []
-    assert report["ignored"] == [str(src / "README"), str(src / "sheet.xlsx")]
+    assert report["ignored"] == [str(src / "README"), str(src / "slides.pptx")]
 
 
 def test_a_folder_without_a_supported_file_lists_suffixes_and_skipped_files(tmp_path):
     src = tmp_path / "scans"
     src.mkdir()
-    (src / "a.doc").write_bytes(b"\xd0\xcf\x11\xe0")
-    (src / "b.xlsx").write_bytes(b"PK\x03\x04")
+    (src / "a.pptx").write_bytes(b"PK\x03\x04")
+    (src / "b.numbers").write_bytes(b"PK\x03\x04")
     result = run("ingest", str(src), "--index", str(tmp_path / "index"))
     assert_clean_error(result, 3, f"no supported file in {src} (supported: {SUPPORTED}); "
-                       f"skipped 2 file(s): {src / 'a.doc'}, {src / 'b.xlsx'}")
+                       f"skipped 2 file(s): {src / 'a.pptx'}, {src / 'b.numbers'}")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_clean_error(run("ingest", str(empty), "--index", str(tmp_path / "index")), 3,
