@@ -6,7 +6,7 @@ QUESTION ?= 2020年重庆累计培育高新技术企业多少家？
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo serve ask test browser office eval eval-debian train-reader soak bench-venv bench-ocr clean
+.PHONY: demo serve ask test browser office eval eval-ablations eval-debian train-reader soak bench-venv bench-ocr clean
 
 # The venv is a real target, so setup runs once and is redone only when pyproject.toml changes.
 # Two levels, each with its marker: the runtime (`make demo`: the service's dependencies only,
@@ -61,7 +61,7 @@ office:
 # TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
 test: $(DEV) browser office
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=15
 
 # The gated gold set, then (reported, not gated) the blind batches outside it: their figures show
 # whether a change carries to questions nobody tuned on (eval/README.md).
@@ -69,9 +69,16 @@ BLIND_GOLD := $(foreach f,cq-sti-fresh cq-sti-batch3 cq-sti-batch4 cq-sti-batch5
 # The MRC validation split is read in part in CI (its first MRC_CI_LIMIT examples, a random
 # sample: the file is shuffled); `make eval MRC_CI_LIMIT=0` reads all of it.
 MRC_CI_LIMIT ?= 300
+# CI's configurations: the retrieval baselines, the reader and the gated rules. The rules'
+# ablations (one full pass each, about 3 minutes together) run in `make eval-ablations`.
+EVAL_CONFIGS ?= dense bm25 hybrid-equal reader shipped
 eval: $(DEV)
-	$(BIN)/rag eval --out eval/out --mrc-limit $(MRC_CI_LIMIT)
+	$(BIN)/rag eval --out eval/out --mrc-limit $(MRC_CI_LIMIT) $(foreach c,$(EVAL_CONFIGS),--config $(c))
 	$(BIN)/rag eval $(BLIND_GOLD) --config shipped --no-gate --out eval/out/blind
+
+# Every default configuration, the rules' ablations among them (outside CI).
+eval-ablations: $(DEV)
+	$(BIN)/rag eval --out eval/out/ablations --mrc-limit $(MRC_CI_LIMIT)
 
 # Outside CI (the manuals are not in the repository): the debian-zh gold files on an index of
 # ../shared/corpus/debian-zh, a second corpus of another kind than the bundled one, reported
