@@ -113,8 +113,9 @@ def _bm25s():
     """bm25s, imported without numba and scipy.
 
     bm25s imports numba and scipy.sparse whenever they are installed (as in the dev extras),
-    which cost 0.8 s and 0.4 s of every cold start; this module only uses bm25s's numpy backends (its defaults), so both are hidden from that one import and bm25s
-    falls back as it does when they are not installed.
+    which cost 0.8 s and 0.4 s of every cold start; this module only uses bm25s's numpy
+    backends (its defaults), so both are hidden from that one import and bm25s falls back as it
+    does when they are not installed.
     """
     if "bm25s" not in sys.modules:
         hidden = [m for m in ("numba", "scipy") if m not in sys.modules]
