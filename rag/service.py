@@ -26,7 +26,7 @@ from rag.compound import combine, question_parts
 from rag.config import Settings
 from rag.conversation import Rewrite, standalone
 from rag.crosslingual import expand_english
-from rag.fields import field_answer
+from rag.fields import asked_field, field_answer
 from rag.filters import Filters, allowed_rows
 from rag import query as reader_query
 from rag.query import CJK
@@ -287,10 +287,12 @@ class RagService:
         t1 = time.perf_counter()
         reader = self.reader
         field = None
-        if hits and self.settings.header_fields:
-            # Layout, not reading: the question names a header field of a document.
-            field = field_answer(reader_query.analyse(question), hits, index.documents,
-                                 self.assembler)
+        if hits and self.settings.header_fields and asked_field(question):
+            # Layout, not reading: the question names a header field of a document. The reader's
+            # analysis is the one retrieval made when the reader is on; the rules' is not it.
+            analysed = (query if isinstance(query, reader_query.Query)
+                        else reader_query.analyse(question))
+            field = field_answer(analysed, hits, index.documents, self.assembler)
         if not hits:  # retrieval alone decides: nothing to read
             text, answerable, citations = refusal(query)
         elif field is not None:
