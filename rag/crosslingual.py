@@ -283,3 +283,31 @@ def expand_english(question: str, known: set[str] | dict[str, int],
     groups += [(t,) for t in tokenize(question) if (not t.isascii() or t.isdigit()) and t in known]
     groups += [(n,) for n in chinese_amounts(question) if n in known]  # 20 million → 2000(万)
     return list(dict.fromkeys(groups))
+
+
+# What an English question asks for, as Chinese reading-comprehension questions ask it: the
+# reader learnt to read Chinese questions, so an English one is read as a Chinese gloss. These
+# are the language's question frames, not any corpus's words; the first that matches wins.
+_ASKING = tuple((re.compile(p, re.I), zh) for p, zh in (
+    (r"\bwhat (?:percentage|share|proportion)\b|\bby how much\b", "百分之多少"),
+    (r"\bhow (?:many|much)\b", "多少"),
+    (r"\b(?:what|which) year\b", "哪一年"),
+    (r"\b(?:what|which) date\b|\bwhen\b", "什么时候"),
+    (r"\bwho(?:m|se)?\b", "谁"),
+    (r"\bwhere\b|\bin which (?:city|district|county|province)\b", "哪里"),
+    (r"\bwhich\b", "哪些"),
+    (r"\bhow\b", "如何"),
+    (r"\bwhat\b", "什么"),
+))
+
+
+def reader_question(question: str, groups: list[tuple[str, ...]] | tuple[tuple[str, ...], ...],
+                    idf: dict[str, float] | None = None) -> str:
+    """A Chinese gloss of an English question for the reader: each word's translation the
+    documents use most (lowest idf), in the question's order, then its asking word (多少, 谁,
+    哪一年). Numbers and Latin identifiers stay as written."""
+    idf = idf or {}
+    picked = [min(group, key=lambda t: (idf.get(t, float("inf")), len(t))) for group in groups
+              if group]
+    asking = next((zh for pattern, zh in _ASKING if pattern.search(question)), "什么")
+    return "".join(dict.fromkeys(picked)) + asking + "？"

@@ -6,7 +6,7 @@ import pytest
 from index.types import Chunk, Document
 from rag.rules.answer import Assembler, AssemblyParams, has_quantity, list_after, quotes_new_term, \
     names_listed, stated_counts, states_measure
-from rag.crosslingual import expand_english
+from rag.crosslingual import expand_english, reader_question
 from rag.rules.query import CJK, analyse, chinese_amounts, counted_noun, measure_modifier, \
     ordinals_named, part_asked, parties_asked, quantity_focus, with_groups
 from rag.types import Hit
@@ -139,6 +139,18 @@ def test_english_words_become_chinese_terms_the_index_knows():
     assert ("实验室",) in groups  # "laboratories" → laboratory
     assert flat <= set(vocab), "only terms BM25 can match are kept"
     assert expand_english("the of and", vocab) == []
+
+
+def test_the_reader_reads_an_english_question_as_a_chinese_gloss():
+    groups = [("外国", "对外"), ("高端",), ("人才",), ("新增", "着"), ("2020",)]
+    idf = {"对外": 3.1, "外国": 2.0, "高端": 4.0, "人才": 1.0, "新增": 1.5, "着": 6.0, "2020": 2.2}
+    # Each word by the translation the documents use most, in order, then the asking word.
+    assert reader_question("How many foreign high-end talents did it add in 2020?", groups, idf) \
+        == "外国高端人才新增2020多少？"
+    assert reader_question("Who signed the reply?", [("签署",), ("答复",)]) == "签署答复谁？"
+    assert reader_question("In which year was it approved?", [("批准",)]).endswith("哪一年？")
+    assert reader_question("What share of firms were new?", [("企业",)]).endswith("百分之多少？")
+    assert reader_question("Describe it", []) == "什么？"
 
 
 def test_english_words_the_documents_write_in_latin_letters_are_their_own_evidence():
@@ -430,7 +442,7 @@ def test_the_parties_each_asked_their_amount():
     ("Hubei", "湖北"), ("Xi'an", "西安"), ("Inner Mongolia", "内蒙古"),
 ])
 def test_an_english_region_is_the_region_the_place_check_reads(service, english, region):
-    from rag.crosslingual import expand_english
+    from rag.crosslingual import expand_english, reader_question
     from rag.rules.query import REGIONS, analyse, with_groups
 
     question = f"How many national key laboratories does {english} have?"
@@ -439,7 +451,7 @@ def test_an_english_region_is_the_region_the_place_check_reads(service, english,
 
 
 def test_an_english_number_with_thousands_separators_is_one_number(service):
-    from rag.crosslingual import expand_english
+    from rag.crosslingual import expand_english, reader_question
 
     question = "Of the 1,279 investments made by the guidance funds, how many were seed deals?"
     assert analyse(question).numbers == ("1279",)
