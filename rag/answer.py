@@ -38,6 +38,7 @@ class AssemblyParams:
     """Thresholds of the assembler."""
 
     structural: bool = True  # identifiers the question names must be in the cited document
+    year_check: bool = True  # a fact dated with other years only does not answer a year asked
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -146,7 +147,7 @@ class Assembler:
     def other_year(self, query: Query, text: str, lead: tuple[int, int]) -> bool:
         """True when the question names one year and the answer's sentence dates its fact with
         other years only (2022年…92.3% for a question about 2023): a date is structure."""
-        if not self.params.structural or len(query.years) != 1:
+        if not self.params.year_check or len(query.years) != 1:
             return False
         stated = set(_YEAR_STATED.findall(text[slice(*sentence_around(text, *lead))]))
         return bool(stated) and query.years[0] not in stated

@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     structural_check: bool = Field(True, description="reader on: refuse when the cited document never "
                                    "writes a year, document number, ordinal or Latin name the "
                                    "question names")
+    year_check: bool = Field(True, description="reader on: refuse when the question names one year "
+                             "and the answer's sentence dates its fact with other years only")
     header_fields: bool = Field(True, description="answer a question that asks a header field "
                                 "(proposer / addressee, 发文字号, 成文日期, signing date) from that "
                                 "field's span in the best-ranked document of the kind it names")

@@ -164,7 +164,8 @@ class RagService:
                                    title_boost=settings.title_boost,
                                    translation_groups=settings.translation_groups,
                                    glossary=settings.policy_glossary)
-        self.assembler = Assembler(AssemblyParams(structural=settings.structural_check))
+        self.assembler = Assembler(AssemblyParams(
+            structural=settings.structural_check, year_check=settings.year_check))
         self.rules = rules_answer.Assembler(rules_answer.AssemblyParams(
             min_support=settings.min_support, name_bonus=settings.name_bonus,
             partial_credit=settings.partial_credit, checks=tuple(settings.answer_checks)),
