@@ -3,7 +3,7 @@
 reader's engine alone, CTranslate2 int8 / float32 against ONNX Runtime float32 / int8.
 
 Everything runs in one process tree on the same index, the two paths alternating question by
-question, so their ratio is fair on a noisy machine. Writes bench/out/reader_latency.json and
+question, so their ratio is fair on a noisy machine. Writes bench/reader_latency.json and
 prints a short table. The engine part exports the joined reader (a transformers BERT folder that
 `TrainedReader` builds under <models_dir>/reader-<sha12>/) to ONNX once, into bench/out/onnx/.
 
@@ -26,7 +26,7 @@ import numpy as np
 from common import bundled_index, percentile
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold" / "cq-sti.jsonl"
-OUT = Path("bench/out/reader_latency.json")
+OUT = Path("bench/reader_latency.json")
 PASSAGE_CHARS = 300
 
 
@@ -278,10 +278,10 @@ def engines(index: Path, questions: list[str], repeats: int, passages: int,
     models_dir = Settings().home / "models"
     weights = weights or WEIGHTS
     meta = checked_card(weights, weights.with_suffix(".json"))
-    joined = models_dir / f"reader-{meta['sha256'][:12]}"
     ct2 = {f"ct2-{ct}": TrainedReader(models_dir, compute_type=ct, threads=threads,
                                       weights=weights) for ct in ("int8", "float32")}
     reference = ct2["ct2-float32"]
+    joined = reference.joined
     tok = reference._tokenizer
     bos, eos = reference._bos, reference._eos
     batches, wins, shape = _batches(index, questions, passages, tok, bos, eos, meta["max_len"],

@@ -120,3 +120,24 @@ def test_a_corrupt_or_missing_file_is_refused(trained, models_dir, tmp_path):
         TrainedReader(models_dir, weights=weights)
     with pytest.raises(ReaderError, match="missing"):
         TrainedReader(models_dir, weights=tmp_path / "absent.safetensors")
+
+
+def test_the_pruned_vocabulary_tokenizes_chinese_and_english_as_the_whole_one(trained, models_dir):
+    from tokenizers import Tokenizer
+
+    from index.e5_convert import convert
+    from rag.reader import TrainedReader
+
+    out, _ = trained
+    reader = TrainedReader(models_dir, weights=out / "reader.safetensors")
+    whole = Tokenizer.from_file(str(convert(models_dir) / "tokenizer.json"))
+    pruned = reader._tokenizer
+    assert pruned.get_vocab_size() < 0.6 * whole.get_vocab_size()
+    texts = [json.loads(line)["context"] for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    texts += ["How many high-tech firms did Chongqing add in 2020? 2020年新增4222家（26.9%），20°C",
+              "渝府办发〔2023〕15号 第0426号 ①② ——“科技”"]
+    for text in texts:
+        a, b = whole.encode(text), pruned.encode(text)
+        assert a.tokens == b.tokens and a.offsets == b.offsets, text
+    # Another script still tokenizes, one character at a time, never to nothing.
+    assert pruned.encode("Москва").tokens and "<unk>" not in pruned.encode("Москва").tokens
