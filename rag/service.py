@@ -393,10 +393,6 @@ def no_match_message(filters: Filters, chinese: bool = False) -> str:
     return f"no document matches the filter ({given})"
 
 
-CLOSING_CHARS = 60  # an official document ends with its issuer and date: read them too
-CLOSING_DOCS = 2  # of the top passages' documents, whose closing lines are read
-
-
 def reader_from(settings: Settings) -> Reader:
     """The trained reader the settings name (rag/models/ unless RAG_READER_WEIGHTS is set)."""
     from rag.reader import TrainedReader
@@ -410,19 +406,13 @@ def reader_from(settings: Settings) -> Reader:
 def reading_passages(hits: list[Hit], docs: dict, terms: dict[str, float],
                      window_chars: int) -> list[Passage]:
     """What the reader reads: around each top passage's sentence that holds the most question
-    term weight, whole sentences up to `window_chars` (0: the whole passage), then the closing
-    lines of the top two documents (a letter's signatory and signing date)."""
+    term weight, whole sentences up to `window_chars` (0: the whole passage). A letter's
+    signatory and signing date are header fields (rag/fields.py), not read here."""
     out = []
     for h in hits:
         text = docs[h.chunk.doc_id].text
         s, e = focus_window(text, h.chunk.start, h.chunk.end, terms, window_chars)
         out.append(Passage(h.chunk.doc_id, s, text[s:e]))
-    for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in hits))[:CLOSING_DOCS]:
-        doc = docs[doc_id]
-        tail = len(doc.text.rstrip())
-        start = max(0, tail - CLOSING_CHARS)
-        if not any(p.doc_id == doc.id and p.start + len(p.text) >= tail for p in out):
-            out.append(Passage(doc.id, start, doc.text[start:tail]))
     return out
 
 

@@ -94,14 +94,14 @@ def _hit(doc: Document, start: int = 0, end: int | None = None, rank: int = 1) -
                "hybrid")
 
 
-def test_the_reader_reads_the_sentences_around_the_best_match_and_the_closing_lines():
+def test_the_reader_reads_the_sentences_around_the_best_match():
     doc = _doc()
     terms = {"高新技术": 2.0, "企业": 1.0}
     s, e = focus_window(doc.text, 0, len(doc.text), terms, 60)
     assert "4222家" in doc.text[s:e] and e - s <= 60
     assert focus_window(doc.text, 0, len(doc.text), terms, 0) == (0, len(doc.text))
     passages = reading_passages([_hit(doc, 0, 80)], {"d": doc}, terms, 60)
-    assert passages[-1].text.endswith("2021年11月16日")
+    assert len(passages) == 1 and "4222家" in passages[0].text
     for p in passages:
         assert doc.text[p.start:p.start + len(p.text)] == p.text
 
