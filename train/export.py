@@ -3,7 +3,7 @@ the validation figures and a model card.
 
 Run by `train/reader.py` at the end of training, or on its own from the last checkpoint:
 
-    python -m train.export --work train/out/run --out rag/models
+    python -m train.export --work train/out/stage3 --out rag/models --layers 12
 """
 from __future__ import annotations
 
