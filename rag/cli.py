@@ -390,9 +390,11 @@ def eval_(gold: Optional[list[Path]] = typer.Option(None, "--gold", help="Gold .
           index: Optional[Path] = IndexOpt,
           out: Path = typer.Option(Path("eval/out"), "--out", help="Report folder."),
           config: Optional[list[str]] = typer.Option(None, "--config", help="Configurations "
-                                                     "to compare (default: all but "
-                                                     "reader-whole-passages; among them "
-                                                     "`shipped`, the rules, and `reader`)."),
+                                                     "to compare (default: all but the "
+                                                     "reader's ablations run on request, "
+                                                     "such as reader-no-year-check; among "
+                                                     "them `shipped`, the rules, and "
+                                                     "`reader`)."),
           split: Optional[str] = typer.Option(None, "--split", help="Only this split."),
           gate: bool = typer.Option(True, "--gate/--no-gate", help="Fail below the floors in "
                                     "eval/thresholds.json."),
