@@ -5,14 +5,14 @@ the page of PDF chunks, and that every chunk is a slice of the stored text.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from index.chunking import ChunkerParams, chunk_document
 from index.clean import merged_marks
 from index.extract.text import markdown_headings
-from index.loaders import LoadError, SourceFile, load_file, load_paths
+from index.loaders import LoadError, load_paths
+from loading import chunk_slices, load
 from make_files import make_docx, make_pdf
 
 PARAMS = ChunkerParams(chunk_size=40, chunk_overlap=0)
@@ -57,24 +57,12 @@ GOV_TEXT = (
 )
 
 
-def _load(path: Path):
-    return load_file(SourceFile(path, path.name))
-
-
-def _assert_chunks_are_slices(doc):
-    chunks = chunk_document(doc, PARAMS)
-    assert chunks
-    for chunk in chunks:
-        assert chunk.text == doc.text[chunk.start:chunk.end]
-    return chunks
-
-
 # --- HTML ---------------------------------------------------------------------------------------
 
 def test_html_keeps_the_article_and_its_headings_and_drops_navigation(tmp_path):
     path = tmp_path / "notice.html"
     path.write_text(GOV_PAGE, encoding="utf-8")
-    doc = _load(path)
+    doc = load(path)
     assert doc.text == GOV_TEXT
     for dropped in ("菜单脚本", "trackPageView", "color", "首页", "政务公开", "门户网站",
                     "相关链接", "版权所有"):
@@ -87,7 +75,7 @@ def test_html_keeps_the_article_and_its_headings_and_drops_navigation(tmp_path):
         "title": "重庆市科学技术局关于开展科技创新券申报工作的通知",
         "addressee": "各区县（自治县）科技局", "publisher": "重庆市科学技术局",
         "date": "2023-03-01", "kind": "通知"}
-    chunks = _assert_chunks_are_slices(doc)
+    chunks = chunk_slices(doc, PARAMS)
     in_section = [c for c in chunks if "科技型企业" in c.text]
     assert in_section and in_section[0].meta["headings"] == ["一、申报对象"]  # title not repeated
 
@@ -96,7 +84,7 @@ def test_html_without_main_element_uses_the_body_minus_banners(tmp_path):
     page = GOV_PAGE.replace("<article>", "<div>").replace("</article>", "</div>")
     path = tmp_path / "plain.html"
     path.write_text(page, encoding="utf-8")
-    assert _load(path).text == GOV_TEXT
+    assert load(path).text == GOV_TEXT
 
 
 def test_docbook_navigation_and_toc_are_dropped(tmp_path):
@@ -112,17 +100,17 @@ def test_docbook_navigation_and_toc_are_dropped(tmp_path):
     </body></html>"""
     path = tmp_path / "first.zh-cn.html"
     path.write_text(page, encoding="utf-8")
-    doc = _load(path)
+    doc = load(path)
     assert doc.text == "第 2 章 第一步\n\n2.1. 打包流程\n用 dpkg-buildpackage 构建软件包。"
     assert doc.meta["title"] == "第 2 章 第一步"
-    last = _assert_chunks_are_slices(doc)[-1]
+    last = chunk_slices(doc, PARAMS)[-1]
     assert last.meta["headings"] == ["2.1. 打包流程"]
 
 
 def test_gbk_html_decodes(tmp_path):
     path = tmp_path / "gbk.htm"
     path.write_bytes(GOV_PAGE.replace('charset="utf-8"', 'charset="gbk"').encode("gbk"))
-    assert _load(path).text == GOV_TEXT
+    assert load(path).text == GOV_TEXT
 
 
 @pytest.mark.parametrize("page", [
@@ -133,7 +121,7 @@ def test_html_without_content_is_refused(tmp_path, page):
     path = tmp_path / "empty.html"
     path.write_text(page, encoding="utf-8")
     with pytest.raises(LoadError, match=r"^HTML has no text outside navigation and scripts$"):
-        _load(path)
+        load(path)
 
 
 # --- PDF ----------------------------------------------------------------------------------------
@@ -146,7 +134,7 @@ PDF_PAGES = [
 
 
 def test_pdf_text_pages_and_metadata(tmp_path):
-    doc = _load(make_pdf(tmp_path / "notice.pdf", PDF_PAGES))
+    doc = load(make_pdf(tmp_path / "notice.pdf", PDF_PAGES))
     page1, page2 = ("\n".join(lines) for lines in PDF_PAGES)
     assert doc.text == page1 + "\n\n" + page2
     assert doc.meta["page_starts"] == [0, len(page1) + 2]
@@ -163,8 +151,8 @@ def test_pdf_text_pages_and_metadata(tmp_path):
 
 
 def test_pdf_chunks_record_their_page(tmp_path):
-    doc = _load(make_pdf(tmp_path / "notice.pdf", PDF_PAGES))
-    chunks = _assert_chunks_are_slices(doc)
+    doc = load(make_pdf(tmp_path / "notice.pdf", PDF_PAGES))
+    chunks = chunk_slices(doc, PARAMS)
     pages = {c.text: c.meta["page"] for c in chunks}
     assert [p for t, p in pages.items() if "3.5%" in t] == [1]
     assert [p for t, p in pages.items() if "10万元" in t] == [2]
@@ -173,7 +161,7 @@ def test_pdf_chunks_record_their_page(tmp_path):
 
 
 def test_chunk_across_a_page_break_records_both_pages(tmp_path):
-    doc = _load(make_pdf(tmp_path / "two.pdf", [["第一页的句子没有结束"], ["第二页继续。"]]))
+    doc = load(make_pdf(tmp_path / "two.pdf", [["第一页的句子没有结束"], ["第二页继续。"]]))
     [chunk] = chunk_document(doc, ChunkerParams(chunk_size=100, chunk_overlap=0))
     assert (chunk.meta["page"], chunk.meta["page_end"]) == (1, 2)
 
@@ -181,7 +169,7 @@ def test_chunk_across_a_page_break_records_both_pages(tmp_path):
 def test_text_documents_have_no_pages(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("标题\n正文。\n", encoding="utf-8")
-    doc = _load(path)
+    doc = load(path)
     assert doc.page_at(3) is None
     assert all("page" not in c.meta for c in chunk_document(doc, PARAMS))
 
@@ -194,7 +182,7 @@ def test_unreadable_pdf_is_refused(tmp_path, data, reason):
     path = tmp_path / "bad.pdf"
     path.write_bytes(data)
     with pytest.raises(LoadError, match=reason):
-        _load(path)
+        load(path)
 
 
 def test_truncated_pdf_is_refused(tmp_path):
@@ -202,13 +190,13 @@ def test_truncated_pdf_is_refused(tmp_path):
     path = tmp_path / "cut.pdf"
     path.write_bytes(whole[:len(whole) // 3])
     with pytest.raises(LoadError, match=r"^(unreadable PDF|PDF has no text layer)"):
-        _load(path)
+        load(path)
 
 
 def test_pdf_without_text_layer_is_refused(tmp_path):
     path = make_pdf(tmp_path / "scan.pdf", [[]])
     with pytest.raises(LoadError, match=r"^PDF has no text layer, and no page holds a scanned"):
-        _load(path)
+        load(path)
 
 
 def test_password_protected_pdf_is_refused(tmp_path):
@@ -220,7 +208,7 @@ def test_password_protected_pdf_is_refused(tmp_path):
     pdf.drawString(60, 790, "locked")
     pdf.save()
     with pytest.raises(LoadError, match=r"^PDF is encrypted with a password$"):
-        _load(path)
+        load(path)
 
 
 # --- DOCX ---------------------------------------------------------------------------------------
@@ -239,7 +227,7 @@ DOCX_BLOCKS = [
 
 
 def test_docx_paragraphs_tables_and_heading_styles(tmp_path):
-    doc = _load(make_docx(tmp_path / "opinion.docx", DOCX_BLOCKS))
+    doc = load(make_docx(tmp_path / "opinion.docx", DOCX_BLOCKS))
     assert doc.text == ("关于支持区县科技创新发展的指导意见\n各区县（自治县）科技局：\n一、总体要求\n"
                         "坚持需求导向，着力优化创新版图。\n（一）发展目标\n到2025年，高新技术企业达到8000家。\n"
                         "指标\t目标\n高新技术企业\t8000家\n二、保障措施\n加强组织领导。")
@@ -250,7 +238,7 @@ def test_docx_paragraphs_tables_and_heading_styles(tmp_path):
         assert doc.text[offset:].startswith(heading)
     assert (doc.meta["title"], doc.meta["kind"], doc.meta["addressee"]) == (
         "关于支持区县科技创新发展的指导意见", "意见", "各区县（自治县）科技局")
-    chunks = _assert_chunks_are_slices(doc)
+    chunks = chunk_slices(doc, PARAMS)
     [target] = [c for c in chunks if "8000家。" in c.text]
     assert target.meta["headings"] == ["一、总体要求", "（一）发展目标"]
 
@@ -259,12 +247,12 @@ def test_broken_docx_is_refused(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(LoadError, match=r"^not a readable \.docx file \("):
-        _load(path)
+        load(path)
 
 
 def test_empty_docx_is_refused(tmp_path):
     with pytest.raises(LoadError, match=r"^the \.docx has no text$"):
-        _load(make_docx(tmp_path / "blank.docx", []))
+        load(make_docx(tmp_path / "blank.docx", []))
 
 
 # --- Markdown and declared headings -------------------------------------------------------------
@@ -293,10 +281,10 @@ def test_markdown_headings_skip_code_fences():
 def test_markdown_text_is_the_source_and_chunks_carry_its_headings(tmp_path):
     path = tmp_path / "rules.md"
     path.write_text(MARKDOWN, encoding="utf-8")
-    doc = _load(path)
+    doc = load(path)
     assert doc.text == MARKDOWN
     assert (doc.meta["title"], doc.meta["kind"]) == ("科技创新券管理办法", "办法")
-    chunks = _assert_chunks_are_slices(doc)
+    chunks = chunk_slices(doc, PARAMS)
     assert [c.meta["headings"] for c in chunks if "正文二" in c.text] == [["第二章 支持范围"]]
 
 

@@ -12,18 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import ChunkerParams, chunk_document
+from index.chunking import ChunkerParams
 from index.extract import archive
-from index.loaders import LoadError, SourceFile, load_file
+from index.loaders import LoadError
+from loading import chunk_slices, load
 from make_formats import (LETTER_PAGES, LETTER_TEMPLATE, LETTER_TEXT_PAGES, Text, make_ofd,
                           ofd_parts, write_zip)
 
 PAGE1, PAGE2 = LETTER_TEXT_PAGES
 LETTER_TEXT = PAGE1 + "\n\n" + PAGE2
-
-
-def _load(path: Path):
-    return load_file(SourceFile(path, path.name))
 
 
 def _ofd(tmp_path: Path, parts: dict[str, str | bytes], name: str = "doc.ofd") -> Path:
@@ -33,7 +30,7 @@ def _ofd(tmp_path: Path, parts: dict[str, str | bytes], name: str = "doc.ofd") -
 def test_letter_text_in_reading_order_with_pages(tmp_path):
     """Objects written out of order, a title in two TextObjects, a line of one TextCode per
     glyph, two fields on one line and a template masthead on page 1 only."""
-    doc = _load(make_ofd(tmp_path / "letter.ofd"))
+    doc = load(make_ofd(tmp_path / "letter.ofd"))
     assert doc.text == LETTER_TEXT
     assert doc.meta["format"] == "ofd"
     assert doc.meta["page_starts"] == [0, len(PAGE1) + 2]
@@ -43,7 +40,7 @@ def test_letter_text_in_reading_order_with_pages(tmp_path):
 
 
 def test_letter_official_metadata(tmp_path):
-    doc = _load(make_ofd(tmp_path / "letter.ofd"))
+    doc = load(make_ofd(tmp_path / "letter.ofd"))
     assert {k: doc.meta.get(k) for k in ("title", "doc_number", "addressee", "date", "signed",
                                          "publisher", "kind")} == {
         "title": "重庆市科学技术局关于做好2024年度科技创新券兑付工作的通知",
@@ -53,10 +50,8 @@ def test_letter_official_metadata(tmp_path):
 
 
 def test_chunks_are_slices_and_record_their_page(tmp_path):
-    doc = _load(make_ofd(tmp_path / "letter.ofd"))
-    chunks = chunk_document(doc, ChunkerParams(chunk_size=40, chunk_overlap=0))
-    for chunk in chunks:
-        assert chunk.text == doc.text[chunk.start:chunk.end]
+    doc = load(make_ofd(tmp_path / "letter.ofd"))
+    chunks = chunk_slices(doc, ChunkerParams(chunk_size=40, chunk_overlap=0))
     [amount] = [c for c in chunks if "1,250万元" in c.text]
     [deadline] = [c for c in chunks if "4月30日" in c.text]
     assert (amount.meta["page"], amount.meta["headings"]) == (1, ["一、兑付范围"])
@@ -70,7 +65,7 @@ def test_lines_follow_the_baseline_not_the_xml(tmp_path):
     page = [Text(60, 50.3, "第二段"), Text(20, 30, "甲"), Text(24.2, 30, "乙丙"),
             Text(20, 50, "第一段"), Text(100, 50.2, "右栏"),
             Text(20, 70, "加粗标题"), Text(20.3, 70, "加粗标题")]  # drawn twice: fake bold
-    doc = _load(_ofd(tmp_path, ofd_parts([page])))
+    doc = load(_ofd(tmp_path, ofd_parts([page])))
     assert doc.text == "甲乙丙\n第一段 第二段 右栏\n加粗标题"
 
 
@@ -88,7 +83,7 @@ def test_path_and_namespace_forms(tmp_path, variant):
         content = "Doc_0/Pages/Page_0/Content.xml"
         parts[content] = parts[content].replace('Size="4.2"', 'Size="1" CTM="4.2 0 0 4.2 0 0"')
         parts[content] = parts[content].replace('Y="4.2"', 'Y="1"')
-    assert _load(_ofd(tmp_path, parts)).text == "标题\n正文。"
+    assert load(_ofd(tmp_path, parts)).text == "标题\n正文。"
 
 
 def _bomb() -> str:
@@ -123,7 +118,7 @@ def test_corrupt_ofd_gives_a_reason(tmp_path, change, reason):
     else:
         write_zip(path, changed)
     with pytest.raises(LoadError, match=reason):
-        _load(path)
+        load(path)
 
 
 def test_ofd_of_images_only_is_refused(tmp_path):
@@ -132,7 +127,7 @@ def test_ofd_of_images_only_is_refused(tmp_path):
         "</ofd:PageBlock>", '<ofd:ImageObject ID="7" Boundary="0 0 210 297" '
         'ResourceID="8"/></ofd:PageBlock>')
     with pytest.raises(LoadError, match=r"^OFD has no text \(its pages hold only images"):
-        _load(_ofd(tmp_path, parts))
+        load(_ofd(tmp_path, parts))
 
 
 def test_a_part_that_unpacks_too_large_is_refused_unread(tmp_path, monkeypatch):
@@ -140,17 +135,17 @@ def test_a_part_that_unpacks_too_large_is_refused_unread(tmp_path, monkeypatch):
     parts = ofd_parts([[Text(20, 30 + i, "很长的一行文字" * 4) for i in range(40)]])
     with pytest.raises(LoadError, match=r"^OFD part Doc_0/Pages/Page_0/Content\.xml unpacks to "
                                         r"\d+ MiB, over the limit of \d+ MiB$"):
-        _load(_ofd(tmp_path, parts))
+        load(_ofd(tmp_path, parts))
 
 
 def test_an_archive_that_unpacks_too_large_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 2000)
     with pytest.raises(LoadError, match=r"^OFD file unpacks to \d+ MiB, over the limit of \d+ MiB$"):
-        _load(make_ofd(tmp_path / "letter.ofd"))
+        load(make_ofd(tmp_path / "letter.ofd"))
 
 
 def test_without_defusedxml_an_ofd_is_skipped_naming_the_package(tmp_path, monkeypatch):
     path = make_ofd(tmp_path / "letter.ofd")
     monkeypatch.setitem(sys.modules, "defusedxml", None)  # as if it were not installed
     with pytest.raises(LoadError, match=r"^reading \.ofd needs defusedxml: pip install defusedxml$"):
-        _load(path)
+        load(path)

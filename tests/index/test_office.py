@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from index.extract import LoadError, office
-from index.loaders import SourceFile, load_file, load_paths
+from index.loaders import load_paths
+from loading import load
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "formats"
 if str(DATA) not in sys.path:  # make_office.py writes the files from a .docx it makes
@@ -40,10 +41,6 @@ OFFICIAL = {"title": TITLE, "doc_number": "渝科局发〔2023〕12号",
             "addressee": "各区县（自治县）科技局，有关单位", "date": "2023-03-01",
             "publisher": "重庆市科学技术局", "kind": "通知", "signed": "2023-03-01"}
 PER_FILE = ("format", "source_path", "content_hash")
-
-
-def _load(path: Path):
-    return load_file(SourceFile(path, path.name))
 
 
 def _copy(tmp_path: Path, name: str, as_name: str | None = None) -> Path:
@@ -77,8 +74,8 @@ def private_tmp(monkeypatch, tmp_path):
 @needs_office
 @pytest.mark.parametrize("name", ["notice.doc", "notice.wps", "notice.rtf"])
 def test_doc_wps_and_rtf_load_as_their_docx(tmp_path, name, private_tmp):
-    docx = _load(make_docx(tmp_path / "notice.docx"))
-    doc = _load(_copy(tmp_path, name))
+    docx = load(make_docx(tmp_path / "notice.docx"))
+    doc = load(_copy(tmp_path, name))
     assert docx.text == TEXT
     assert doc.text == docx.text
     assert doc.meta["heading_marks"] == docx.meta["heading_marks"] == [
@@ -92,7 +89,7 @@ def test_doc_wps_and_rtf_load_as_their_docx(tmp_path, name, private_tmp):
 
 @needs_office
 def test_gbk_rtf_as_chinese_word_writes_it(tmp_path):
-    doc = _load(_copy(tmp_path, "notice-gbk.rtf"))
+    doc = load(_copy(tmp_path, "notice-gbk.rtf"))
     assert doc.text == TEXT.replace("\t", " ")  # written without a table
     assert {k: doc.meta[k] for k in OFFICIAL} == OFFICIAL
     assert "heading_marks" not in doc.meta  # no styles: 一、 and （一） are found in the text
@@ -100,7 +97,7 @@ def test_gbk_rtf_as_chinese_word_writes_it(tmp_path):
 
 def test_official_metadata_of_the_docx_itself(tmp_path):
     """The reference the .doc is compared with, checked where LibreOffice is missing too."""
-    docx = _load(make_docx(tmp_path / "notice.docx"))
+    docx = load(make_docx(tmp_path / "notice.docx"))
     assert {k: docx.meta[k] for k in OFFICIAL} == OFFICIAL
 
 
@@ -109,13 +106,13 @@ def test_conversions_at_the_same_time_do_not_collide(tmp_path):
     paths = [_copy(tmp_path, "notice.doc", f"copy{i}.doc") for i in range(2)]
     results: dict[int, object] = {}
 
-    def load(i: int) -> None:
+    def convert(i: int) -> None:
         try:
-            results[i] = _load(paths[i]).text
+            results[i] = load(paths[i]).text
         except Exception as exc:  # reported below, with the others
             results[i] = exc
 
-    threads = [threading.Thread(target=load, args=(i,)) for i in range(2)]
+    threads = [threading.Thread(target=convert, args=(i,)) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -125,21 +122,21 @@ def test_conversions_at_the_same_time_do_not_collide(tmp_path):
 
 def test_docx_under_a_doc_name_needs_no_libreoffice(tmp_path, no_office):
     path = make_docx(tmp_path / "notice.docx").rename(tmp_path / "notice.doc")
-    assert _load(path).text == TEXT
+    assert load(path).text == TEXT
 
 
 # --- bad input ----------------------------------------------------------------------------------
 
 def test_password_protected_doc_is_refused_before_libreoffice(tmp_path, no_office):
     with pytest.raises(LoadError, match=r"^this \.doc is password-protected; save a copy"):
-        _load(_copy(tmp_path, "locked.doc"))
+        load(_copy(tmp_path, "locked.doc"))
 
 
 @pytest.mark.parametrize("name", ["empty.doc", "empty.wps", "empty.rtf"])
 def test_empty_file_is_refused(tmp_path, name):
     (tmp_path / name).write_bytes(b"")
     with pytest.raises(LoadError, match=r"^file is empty$"):
-        _load(tmp_path / name)
+        load(tmp_path / name)
 
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
@@ -158,7 +155,7 @@ def test_what_is_no_word_file_is_refused_before_libreoffice(tmp_path, no_office,
         data = (DATA / "notice.doc").read_bytes()[:6000]
     (tmp_path / name).write_bytes(data)
     with pytest.raises(LoadError, match=reason):
-        _load(tmp_path / name)
+        load(tmp_path / name)
 
 
 @needs_office
@@ -166,7 +163,7 @@ def test_damaged_rtf_is_refused_by_libreoffice(tmp_path, private_tmp):
     (tmp_path / "broken.rtf").write_bytes(b"{\\rtf1 broken")
     with pytest.raises(LoadError, match=r"^LibreOffice could not read this \.rtf: the file is "
                                         r"damaged or not an RTF document$"):
-        _load(tmp_path / "broken.rtf")
+        load(tmp_path / "broken.rtf")
     assert not list(private_tmp.iterdir())
 
 
@@ -206,7 +203,7 @@ def test_hung_libreoffice_is_stopped_with_its_children(tmp_path, monkeypatch, pr
     started = time.monotonic()
     with pytest.raises(LoadError, match=r"^LibreOffice did not finish converting this \.doc "
                                         r"within 1\.5 s and was stopped$"):
-        _load(_copy(tmp_path, "notice.doc"))
+        load(_copy(tmp_path, "notice.doc"))
     assert time.monotonic() - started < 15
     child = int((tmp_path / "child.pid").read_text())
     deadline = time.monotonic() + 5

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from index.chunking import ChunkerParams, chunk_document
+from index.chunking import ChunkerParams
 from index.extract.sheet import _number
-from index.loaders import LoadError, SourceFile, load_file
+from index.loaders import LoadError
+from loading import chunk_slices, load
 from make_files import make_docx
 from make_formats import CSV_TEXT, make_ofd, make_xlsx
 
@@ -39,14 +40,10 @@ CSV_ROWS = ("区县\t企业数（家）\t备注\n"
             "两江新区\t1250\t新增")  # a line break between Chinese characters in a cell is wrapping
 
 
-def _load(path: Path):
-    return load_file(SourceFile(path, path.name))
-
-
 # --- .xlsx --------------------------------------------------------------------------------------
 
 def test_xlsx_text_headings_and_header_row(tmp_path):
-    doc = _load(make_xlsx(tmp_path / "projects.xlsx"))
+    doc = load(make_xlsx(tmp_path / "projects.xlsx"))
     assert doc.text == XLSX_TEXT
     assert doc.meta["format"] == "xlsx"
     assert doc.meta["title"] == "2024年立项项目"
@@ -57,10 +54,8 @@ def test_xlsx_text_headings_and_header_row(tmp_path):
 
 
 def test_xlsx_chunks_carry_sheet_and_header_row_as_context_not_text(tmp_path):
-    doc = _load(make_xlsx(tmp_path / "projects.xlsx"))
-    chunks = chunk_document(doc, ChunkerParams(chunk_size=60, chunk_overlap=0))
-    for chunk in chunks:
-        assert chunk.text == doc.text[chunk.start:chunk.end]
+    doc = load(make_xlsx(tmp_path / "projects.xlsx"))
+    chunks = chunk_slices(doc, ChunkerParams(chunk_size=60, chunk_overlap=0))
     [row] = [c for c in chunks if "工业软件平台" in c.text]
     assert HEADER not in row.text
     assert row.meta["headings"] == [HEADER]  # the sheet's name is the title here
@@ -88,14 +83,14 @@ def test_formula_without_a_cached_value_is_an_empty_cell(tmp_path):
     book.active.append(["甲", 5])
     book.active.append(["合计", "=SUM(B2:B2)"])
     book.save(tmp_path / "f.xlsx")
-    assert _load(tmp_path / "f.xlsx").text == "Sheet\n项目\t金额\n甲\t5\n合计"
+    assert load(tmp_path / "f.xlsx").text == "Sheet\n项目\t金额\n甲\t5\n合计"
 
 
 def test_without_openpyxl_a_workbook_is_skipped_naming_the_package(tmp_path, monkeypatch):
     path = make_xlsx(tmp_path / "projects.xlsx")
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if it were not installed
     with pytest.raises(LoadError, match=r"^reading \.xlsx needs openpyxl: pip install openpyxl$"):
-        _load(path)
+        load(path)
 
 
 def _compound_file(*names: str) -> bytes:
@@ -117,13 +112,13 @@ def test_unreadable_xlsx_gives_a_reason(tmp_path, data, reason):
     path = tmp_path / "bad.xlsx"
     path.write_bytes(data)
     with pytest.raises(LoadError, match=reason):
-        _load(path)
+        load(path)
 
 
 def test_a_zip_that_is_no_workbook_is_refused(tmp_path):
     path = make_docx(tmp_path / "letter.docx", [("Normal", "正文")]).rename(tmp_path / "x.xlsx")
     with pytest.raises(LoadError, match=r"^not a readable \.xlsx file \("):
-        _load(path)
+        load(path)
 
 
 def test_a_truncated_workbook_is_refused(tmp_path):
@@ -131,7 +126,7 @@ def test_a_truncated_workbook_is_refused(tmp_path):
     path = tmp_path / "cut.xlsx"
     path.write_bytes(whole[:len(whole) // 2])
     with pytest.raises(LoadError, match=r"^not a readable \.xlsx file \("):
-        _load(path)
+        load(path)
 
 
 def test_a_workbook_without_values_is_refused(tmp_path):
@@ -139,7 +134,7 @@ def test_a_workbook_without_values_is_refused(tmp_path):
 
     openpyxl.Workbook().save(tmp_path / "blank.xlsx")
     with pytest.raises(LoadError, match=r"^the \.xlsx has no cells with values$"):
-        _load(tmp_path / "blank.xlsx")
+        load(tmp_path / "blank.xlsx")
 
 
 def test_a_workbook_over_the_cell_limit_is_refused_before_parsing(tmp_path, monkeypatch):
@@ -148,7 +143,7 @@ def test_a_workbook_over_the_cell_limit_is_refused_before_parsing(tmp_path, monk
     monkeypatch.setattr(sheet, "MAX_CELLS", 20)
     with pytest.raises(LoadError, match=r"^the \.xlsx has \d+ cells, over the limit of 20; save "
                                         r"its sheets as \.csv and ingest those$"):
-        _load(make_xlsx(tmp_path / "projects.xlsx"))
+        load(make_xlsx(tmp_path / "projects.xlsx"))
 
 
 def test_damaged_sheet_xml_is_refused(tmp_path):
@@ -160,7 +155,7 @@ def test_damaged_sheet_xml_is_refused(tmp_path):
         for name, body in parts.items():
             archive.writestr(name, body)
     with pytest.raises(LoadError, match=r"^not a readable \.xlsx file \("):
-        _load(path)
+        load(path)
 
 
 # --- .csv ---------------------------------------------------------------------------------------
@@ -172,7 +167,7 @@ def test_csv_encodings_and_delimiters(tmp_path, encoding, delimiter):
     text = text.replace(f"企业{delimiter}不含", "企业，不含")  # the quoted cell keeps its comma
     path = tmp_path / "companies.csv"
     path.write_bytes(text.encode(encoding))
-    doc = _load(path)
+    doc = load(path)
     assert doc.text == CSV_ROWS
     assert (doc.meta["format"], doc.meta["title"]) == ("csv", "companies")  # a row is no title
     assert doc.meta["row_headers"] == [[CSV_ROWS.index("渝中区"), len(CSV_ROWS),
@@ -182,18 +177,16 @@ def test_csv_encodings_and_delimiters(tmp_path, encoding, delimiter):
 def test_csv_quoted_delimiters_line_breaks_and_empty_cells(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text('名称,说明,金额\n"甲,乙","第一行\nsecond line",\n,,3\n\n丙,,\n', encoding="utf-8")
-    assert _load(path).text == "名称\t说明\t金额\n甲,乙\t第一行 second line\n\t\t3\n丙"
+    assert load(path).text == "名称\t说明\t金额\n甲,乙\t第一行 second line\n\t\t3\n丙"
 
 
 def test_csv_chunks_carry_the_header_row_as_context(tmp_path):
     path = tmp_path / "rows.csv"
     rows = ["区县,项目,金额（万元）"] + [f"区县{i},项目{i}的名称较长一些,{i * 10}" for i in range(30)]
     path.write_text("\n".join(rows), encoding="utf-8")
-    doc = _load(path)
-    chunks = chunk_document(doc, ChunkerParams(chunk_size=80, chunk_overlap=0))
+    doc = load(path)
+    chunks = chunk_slices(doc, ChunkerParams(chunk_size=80, chunk_overlap=0))
     assert len(chunks) > 3
-    for chunk in chunks:
-        assert chunk.text == doc.text[chunk.start:chunk.end]
     for chunk in chunks[1:]:
         assert chunk.context() == "rows > 区县\t项目\t金额（万元）"  # file name, header row
     assert "金额" not in chunks[-1].text
@@ -202,7 +195,7 @@ def test_csv_chunks_carry_the_header_row_as_context(tmp_path):
 def test_a_one_column_csv_has_no_header_context(tmp_path):
     path = tmp_path / "list.csv"
     path.write_text("名单\n张三\n李四\n", encoding="utf-8")
-    doc = _load(path)
+    doc = load(path)
     assert doc.text == "名单\n张三\n李四"
     assert "row_headers" not in doc.meta
 
@@ -217,7 +210,7 @@ def test_bad_csv_gives_a_reason(tmp_path, data, reason):
     path = tmp_path / "bad.csv"
     path.write_bytes(data)
     with pytest.raises(LoadError, match=reason):
-        _load(path)
+        load(path)
 
 
 # --- every format in one folder -----------------------------------------------------------------
